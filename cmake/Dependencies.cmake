@@ -1,0 +1,26 @@
+# Every dependency comes from a distribution package or PyPI; nothing is vendored.
+find_package(hwy REQUIRED)          # Google Highway: SIMD with runtime dispatch
+find_package(OpenMP REQUIRED)       # threads across documents
+find_package(PkgConfig REQUIRED)
+# CBLAS for GEMM-shaped work (pooling and diversity similarity matrices). OpenBLAS's CMake
+# package does not export a target, so pkg-config provides one.
+pkg_check_modules(CBLAS REQUIRED IMPORTED_TARGET openblas)
+
+# CUDA is optional: AUTO builds it when a toolkit is found, ON insists, OFF skips it.
+set(RANK_RERANK_HAS_CUDA OFF)
+if(NOT RANK_RERANK_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      # One architecture keeps CI builds lean; GPU hosts pass their own (e.g. 90a).
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(RANK_RERANK_HAS_CUDA ON)
+  elseif(RANK_RERANK_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "RANK_RERANK_CUDA=ON but no CUDA compiler was found (is nvcc on PATH?)")
+  endif()
+endif()
+message(STATUS "rank_rerank: CUDA backend ${RANK_RERANK_HAS_CUDA}")

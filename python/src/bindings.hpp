@@ -1,0 +1,10 @@
+// One registration function per area; module.cpp calls them all.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+namespace rank_rerank::python {
+
+void bind_core(nanobind::module_& m);
+
+}  // namespace rank_rerank::python

@@ -1,0 +1,21 @@
+#include <nanobind/nanobind.h>
+
+#include "bindings.hpp"
+#include "rank_rerank/error.hpp"
+
+namespace nb = nanobind;
+
+NB_MODULE(_core, m) {
+  m.doc() = "rank_rerank native core: late-interaction scoring and reranking.";
+  // Bad arguments are ValueError, everything else RuntimeError.
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const rank_rerank::Error& e) {
+      PyErr_SetString(
+          e.kind() == rank_rerank::ErrorKind::invalid_argument ? PyExc_ValueError : PyExc_RuntimeError,
+          e.what());
+    }
+  });
+  rank_rerank::python::bind_core(m);
+}

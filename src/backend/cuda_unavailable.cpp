@@ -1,0 +1,10 @@
+// Linked when the library is configured without CUDA (RANK_RERANK_CUDA=OFF or no toolkit).
+#include "rank_rerank/backend_status.hpp"
+
+namespace rank_rerank {
+
+BackendStatus cuda_status() {
+  return {false, 0, "rank_rerank was built without CUDA (configure with -DRANK_RERANK_CUDA=ON)"};
+}
+
+}  // namespace rank_rerank
