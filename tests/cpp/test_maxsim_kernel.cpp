@@ -1,0 +1,230 @@
+// The MaxSim kernels against the float64 reference (maxsim_reference.hpp), for every dtype pair,
+// random shapes, cosine on and off, and NaN / inf / zero-vector placements.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "maxsim_reference.hpp"
+#include "rank_rerank/error.hpp"
+#include "rank_rerank/quantize.hpp"
+#include "scoring/maxsim_kernel.hpp"
+
+namespace rr = rank_rerank;
+using rr::DType;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr double kUnit = 1.0 / (1 << 24);  // float32 unit roundoff
+
+struct Case {
+  DType query_dtype = DType::f32;
+  DType doc_dtype = DType::f32;
+  std::size_t dim = 0;
+  std::size_t query_rows = 0;
+  std::size_t doc_rows = 0;
+  bool cosine = false;
+  std::vector<float> query;  // float rows before quantization
+  std::vector<float> doc;
+};
+
+std::string describe(const Case& c) {
+  return std::string(rr::dtype_name(c.query_dtype)) + " query x " +
+         std::string(rr::dtype_name(c.doc_dtype)) + " doc, dim " + std::to_string(c.dim) + ", " +
+         std::to_string(c.query_rows) + " x " + std::to_string(c.doc_rows) +
+         (c.cosine ? ", cosine" : ", dot");
+}
+
+Case random_case(std::mt19937& rng, DType query_dtype, DType doc_dtype, std::size_t dim,
+                 std::size_t query_rows, std::size_t doc_rows, bool cosine) {
+  Case c{query_dtype, doc_dtype, dim, query_rows, doc_rows, cosine, {}, {}};
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  c.query.resize(query_rows * dim);
+  c.doc.resize(doc_rows * dim);
+  for (float& x : c.query) x = normal(rng);
+  for (float& x : c.doc) x = normal(rng);
+  return c;
+}
+
+// Checks one evaluation of the kernel against the reference. `extra_tolerance(i)` adds the
+// error a variant introduces on purpose (query rounded to bf16 or int8).
+void check_case(const Case& c) {
+  SCOPED_TRACE(describe(c));
+  const rr::QuantizedTokens query =
+      rr::quantize(rr::MatrixView{c.query.data(), c.query_rows, c.dim}, c.query_dtype);
+  const rr::QuantizedTokens doc =
+      rr::quantize(rr::MatrixView{c.doc.data(), c.doc_rows, c.dim}, c.doc_dtype);
+  const auto ref = maxsim_reference::maxsim(query.view(), doc.view(), c.cosine);
+
+  const rr::detail::PreparedQuery prepared(query.view(), c.doc_dtype, c.cosine);
+  ASSERT_EQ(prepared.rows(), c.query_rows);
+  ASSERT_EQ(prepared.dim(), c.dim);
+  std::vector<float> row_max(c.query_rows, 123.0f), row_max_plain(c.query_rows, 123.0f);
+  std::vector<std::int64_t> argmax(c.query_rows, 7);
+  std::vector<float> token_best(c.doc_rows, 123.0f);
+  rr::detail::max_similarity(prepared, doc.view(), row_max.data(), argmax.data(),
+                             token_best.data());
+  rr::detail::max_similarity(prepared, doc.view(), row_max_plain.data(), nullptr, nullptr);
+
+  // Rounding error of a float32 dot product is at most about dim * u * sum |q_k d_k|; cosine
+  // adds the two normalisations (a few ulps, plus the doc norm's own dim * u / 2).
+  const double rel = (2.0 * static_cast<double>(c.dim) + 16.0) * kUnit;
+  const std::size_t n = c.doc_rows;
+  for (std::size_t i = 0; i < c.query_rows; ++i) {
+    SCOPED_TRACE("query row " + std::to_string(i));
+    double worst = 0;
+    for (std::size_t j = 0; j < n; ++j) worst = std::max(worst, ref.abs_sums[i * n + j]);
+    const double tol = rel * worst + 1e-30;
+    for (const float got : {row_max[i], row_max_plain[i]}) {
+      if (std::isnan(ref.row_max[i])) {
+        EXPECT_TRUE(std::isnan(got));
+      } else if (std::isinf(ref.row_max[i])) {
+        EXPECT_EQ(got, ref.row_max[i]);
+      } else {
+        EXPECT_NEAR(got, ref.row_max[i], tol);
+      }
+    }
+    if (n == 0) {
+      EXPECT_EQ(argmax[i], -1);
+      continue;
+    }
+    ASSERT_GE(argmax[i], 0);
+    ASSERT_LT(argmax[i], static_cast<std::int64_t>(n));
+    const double at = ref.sims[i * n + static_cast<std::size_t>(argmax[i])];
+    if (std::isnan(ref.row_max[i])) {
+      EXPECT_EQ(argmax[i], ref.argmax[i]) << "argmax of a NaN row is the first NaN";
+    } else if (std::isinf(ref.row_max[i])) {
+      EXPECT_EQ(at, ref.row_max[i]);
+    } else {
+      EXPECT_GE(at, ref.row_max[i] - 2 * tol);
+    }
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    SCOPED_TRACE("doc row " + std::to_string(j));
+    double worst = 0;
+    for (std::size_t i = 0; i < c.query_rows; ++i) worst = std::max(worst, ref.abs_sums[i * n + j]);
+    if (std::isnan(ref.token_best[j])) {
+      EXPECT_TRUE(std::isnan(token_best[j]));
+    } else if (std::isinf(ref.token_best[j])) {
+      EXPECT_EQ(token_best[j], ref.token_best[j]);
+    } else {
+      EXPECT_NEAR(token_best[j], ref.token_best[j], rel * worst + 1e-30);
+    }
+  }
+}
+
+const std::vector<std::pair<DType, DType>> kPairs = {
+    {DType::f32, DType::f32}, {DType::f32, DType::f16}, {DType::f32, DType::bf16},
+    {DType::f32, DType::i8},  {DType::f32, DType::bit}, {DType::bit, DType::bit}};
+
+}  // namespace
+
+TEST(MaxSimKernel, RandomShapesEveryDtype) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<std::size_t> query_rows(1, 70), doc_rows(0, 300);
+  for (const auto& [qd, dd] : kPairs) {
+    for (const std::size_t dim : {1, 3, 17, 96, 127, 128, 130}) {
+      for (const bool cosine : {false, true}) {
+        check_case(random_case(rng, qd, dd, dim, query_rows(rng), doc_rows(rng), cosine));
+      }
+    }
+  }
+}
+
+TEST(MaxSimKernel, EmptyDocumentGivesMinusInfinity) {
+  std::mt19937 rng(1);
+  for (const auto& [qd, dd] : kPairs) check_case(random_case(rng, qd, dd, 33, 5, 0, false));
+}
+
+TEST(MaxSimKernel, DuplicateRowsGiveTheFirstArgmax) {
+  std::mt19937 rng(2);
+  for (const auto& [qd, dd] : kPairs) {
+    for (const bool cosine : {false, true}) {
+      Case c = random_case(rng, qd, dd, 40, 9, 50, cosine);
+      // Every document row is one of three rows, so each maximum is reached many times.
+      for (std::size_t j = 3; j < c.doc_rows; ++j)
+        std::copy_n(c.doc.begin() + static_cast<std::ptrdiff_t>((j % 3) * c.dim), c.dim,
+                    c.doc.begin() + static_cast<std::ptrdiff_t>(j * c.dim));
+      const rr::QuantizedTokens query =
+          rr::quantize(rr::MatrixView{c.query.data(), c.query_rows, c.dim}, qd);
+      const rr::QuantizedTokens doc =
+          rr::quantize(rr::MatrixView{c.doc.data(), c.doc_rows, c.dim}, dd);
+      const rr::detail::PreparedQuery prepared(query.view(), dd, cosine);
+      std::vector<float> row_max(c.query_rows);
+      std::vector<std::int64_t> argmax(c.query_rows);
+      rr::detail::max_similarity(prepared, doc.view(), row_max.data(), argmax.data(), nullptr);
+      for (std::size_t i = 0; i < c.query_rows; ++i) EXPECT_LT(argmax[i], 3) << describe(c);
+      check_case(c);
+    }
+  }
+}
+
+TEST(MaxSimKernel, NaNIsStickyAndInfinityPropagates) {
+  std::mt19937 rng(3);
+  for (const DType dd : {DType::f32, DType::f16, DType::bf16}) {
+    for (const bool cosine : {false, true}) {
+      for (const std::size_t dim : {3, 17, 128}) {
+        Case c = random_case(rng, DType::f32, dd, dim, 20, 70, cosine);
+        c.doc[5 * dim + 1] = kNaN;         // one doc token: every query row sees NaN
+        c.doc[40 * dim + dim - 1] = kNaN;  // a later one: argmax stays at 5
+        c.query[7 * dim] = kNaN;           // one query row: NaN against every token
+        c.doc[20 * dim] = kInf;            // +inf against positive / negative q
+        c.doc[30 * dim + dim / 2] = -kInf;
+        c.query[11 * dim + dim - 1] = kInf;  // an infinite query component
+        check_case(c);
+      }
+    }
+  }
+}
+
+TEST(MaxSimKernel, ZeroVectors) {
+  std::mt19937 rng(4);
+  for (const auto& [qd, dd] : kPairs) {
+    for (const bool cosine : {false, true}) {
+      Case c = random_case(rng, qd, dd, 19, 12, 40, cosine);
+      std::fill_n(c.query.begin() + 2 * 19, 19, 0.0f);
+      std::fill_n(c.doc.begin() + 7 * 19, 19, 0.0f);
+      std::fill_n(c.doc.begin(), 19, 0.0f);
+      check_case(c);
+    }
+  }
+}
+
+TEST(MaxSimKernel, ZeroQueryRowWithCosineIgnoresInfiniteDocs) {
+  // The cosine of a zero vector is 0 by definition, even against a non-finite document token.
+  std::vector<float> q = {0, 0, 1, 0};
+  std::vector<float> d = {kInf, 1, 1, kNaN};
+  const rr::detail::PreparedQuery prepared(rr::TokenMatrix::from({q.data(), 2, 2}), DType::f32,
+                                           true);
+  float row_max[2];
+  std::int64_t argmax[2];
+  rr::detail::max_similarity(prepared, rr::TokenMatrix::from({d.data(), 2, 2}), row_max, argmax,
+                             nullptr);
+  EXPECT_EQ(row_max[0], 0.0f);
+  EXPECT_EQ(argmax[0], 0);
+  EXPECT_TRUE(std::isnan(row_max[1]));
+  EXPECT_EQ(argmax[1], 0);
+}
+
+TEST(MaxSimKernel, UnsupportedPairsThrow) {
+  std::vector<float> q(8, 1.0f);
+  const rr::QuantizedTokens bits = rr::quantize(rr::MatrixView{q.data(), 1, 8}, DType::bit);
+  const rr::QuantizedTokens halves = rr::quantize(rr::MatrixView{q.data(), 1, 8}, DType::f16);
+  for (const DType dd : {DType::f32, DType::f16, DType::bf16, DType::i8}) {
+    EXPECT_THROW(rr::detail::PreparedQuery(bits.view(), dd, false), rr::Error);
+  }
+  try {
+    rr::detail::PreparedQuery(halves.view(), DType::f32, false);
+    FAIL() << "f16 queries have no kernel";
+  } catch (const rr::Error& e) {
+    EXPECT_EQ(e.kind(), rr::ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("float16"), std::string::npos);
+  }
+}
