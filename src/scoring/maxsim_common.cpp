@@ -6,7 +6,13 @@
 namespace rank_rerank::detail {
 
 std::string shape_string(std::size_t rows, std::size_t dim) {
-  return "[" + std::to_string(rows) + ", " + std::to_string(dim) + "]";
+  // Appended piece by piece: `"[" + std::to_string(...)` trips GCC 12's false -Wrestrict.
+  std::string s = "[";
+  s += std::to_string(rows);
+  s += ", ";
+  s += std::to_string(dim);
+  s += "]";
+  return s;
 }
 
 void check_query(const TokenMatrix& query, std::string_view what) {
