@@ -2,6 +2,7 @@
 // written from the dtype definitions in tensor.hpp (not through the library), for the kernel tests.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -70,6 +71,8 @@ struct Result {
   std::vector<double> row_max;
   std::vector<std::int64_t> argmax;
   std::vector<double> token_best;
+  std::vector<double> query_max_abs;  // max_k |q_k| per query row (of q / |q| when cosine)
+  std::vector<double> doc_abs_sums;   // sum_k |d_k| per document row (of d / |d| when cosine)
 };
 
 inline Result maxsim(const TokenMatrix& query, const TokenMatrix& doc, bool cosine) {
@@ -90,6 +93,16 @@ inline Result maxsim(const TokenMatrix& query, const TokenMatrix& doc, bool cosi
   r.row_max.assign(m, -inf);
   r.argmax.assign(m, -1);
   r.token_best.assign(n, -inf);
+  r.query_max_abs.assign(m, 0.0);
+  r.doc_abs_sums.assign(n, 0.0);
+  for (std::size_t i = 0; i < m; ++i) {
+    const double nq = cosine ? norm(q[i]) : 1.0;
+    for (double x : q[i]) r.query_max_abs[i] = std::max(r.query_max_abs[i], std::fabs(x) / nq);
+  }
+  for (std::size_t j = 0; j < n; ++j) {
+    const double nd = cosine ? norm(d[j]) : 1.0;
+    for (double x : d[j]) r.doc_abs_sums[j] += std::fabs(x) / nd;
+  }
   for (std::size_t i = 0; i < m; ++i) {
     const double nq = norm(q[i]);
     for (std::size_t j = 0; j < n; ++j) {
