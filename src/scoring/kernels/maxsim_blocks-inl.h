@@ -19,6 +19,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "scoring/maxsim_prepared.hpp"
 
@@ -51,6 +52,26 @@ struct BlockScale {
   bool zero[kTileTokens];
   bool scaled = false;
   bool any_zero = false;
+};
+
+// The document bytes of the block after the current one, fetched into cache while the current
+// block is scored (one line per dimension step of the tile): tiles read a block column by column,
+// 12 rows at once, which hardware prefetchers follow poorly from DRAM.
+struct NextBlock {
+  const std::uint8_t* bytes = nullptr;
+  std::size_t lines = 0;
+
+  NextBlock() = default;
+  NextBlock(const TokenMatrix& doc, std::size_t begin) {
+    const std::size_t next = begin + kTileTokens;
+    if (next >= doc.rows) return;
+    const std::size_t stride = row_bytes(doc.dtype, doc.dim);
+    bytes = static_cast<const std::uint8_t*>(doc.data) + next * stride;
+    lines = (std::min(kTileTokens, doc.rows - next) * stride + 63) / 64;
+  }
+  HWY_INLINE void Fetch(std::size_t i) const {
+    if (i < lines) hwy::Prefetch(bytes + 64 * i);
+  }
 };
 
 // Sum of squares of n floats.

@@ -97,13 +97,14 @@ void DecodeRow(const TokenMatrix& doc, std::size_t r, float* HWY_RESTRICT out) {
 template <std::size_t NV>
 HWY_INLINE void FloatTile(DF d, const float* HWY_RESTRICT transposed, std::size_t dim,
                           std::size_t row0, const float* HWY_RESTRICT rows, std::size_t stride,
-                          Tile<NV>& acc) {
+                          const NextBlock& next, Tile<NV>& acc) {
   const std::size_t lanes = hn::Lanes(d);
   const float* column[NV];
   for (std::size_t v = 0; v < NV; ++v) column[v] = QueryColumn(transposed, dim, row0 + v * lanes);
   for (std::size_t v = 0; v < NV; ++v)
     for (std::size_t t = 0; t < kTileTokens; ++t) acc[v][t] = hn::Zero(d);
   for (std::size_t k = 0; k < dim; ++k) {
+    next.Fetch(k);
     VF qv[NV];
     for (std::size_t v = 0; v < NV; ++v) qv[v] = hn::Load(d, column[v] + k * kQueryGroup);
     for (std::size_t t = 0; t < kTileTokens; ++t) {
@@ -123,6 +124,7 @@ class FloatSource {
 
   void Prepare(std::size_t begin, std::size_t count, BlockScale& scale) {
     const std::size_t dim = q_.dim;
+    next_ = NextBlock(doc_, begin);
     if (doc_.dtype == DType::f32 && count == kTileTokens) {
       rows_ = static_cast<const float*>(doc_.data) + begin * dim;
     } else {
@@ -155,7 +157,7 @@ class FloatSource {
 
   template <std::size_t NV>
   HWY_INLINE void ComputeTile(DF d, std::size_t row0, Tile<NV>& acc) const {
-    FloatTile<NV>(d, q_.transposed.get(), q_.dim, row0, rows_, q_.dim, acc);
+    FloatTile<NV>(d, q_.transposed.get(), q_.dim, row0, rows_, q_.dim, next_, acc);
   }
 
  private:
@@ -163,6 +165,7 @@ class FloatSource {
   const TokenMatrix& doc_;
   hwy::AlignedFreeUniquePtr<float[]> scratch_;
   const float* rows_ = nullptr;
+  NextBlock next_;
 };
 
 // Bit query against bit documents (path highway_bits): the tile counts differing bits with

@@ -64,6 +64,7 @@ class BlockRows {
         scratch_(hwy::AllocateAligned<std::uint8_t>(kTileTokens * stride_ + 64)) {}
 
   void Select(std::size_t begin, std::size_t count) {
+    next_ = NextBlock(doc_, begin);
     const auto* base = static_cast<const std::uint8_t*>(doc_.data) + begin * stride_;
     if (count == kTileTokens) {
       rows_ = base;
@@ -75,12 +76,14 @@ class BlockRows {
     rows_ = scratch_.get();
   }
   const std::uint8_t* row(std::size_t t) const { return rows_ + t * stride_; }
+  const NextBlock& next() const { return next_; }
 
  private:
   const TokenMatrix& doc_;
   std::size_t stride_;
   hwy::AlignedFreeUniquePtr<std::uint8_t[]> scratch_;
   const std::uint8_t* rows_ = nullptr;
+  NextBlock next_;
 };
 
 class Bf16Source {
@@ -125,6 +128,7 @@ class Bf16Source {
     for (std::size_t v = 0; v < NV; ++v)
       for (std::size_t t = 0; t < kTileTokens; ++t) a[v][t] = _mm512_setzero_ps();
     for (std::size_t p = 0; p < pairs; ++p) {
+      rows_.next().Fetch(p);
       __m512bh qv[NV];
       for (std::size_t v = 0; v < NV; ++v)
         qv[v] = (__m512bh)_mm512_load_si512(column[v] + p * kQueryGroup);
@@ -215,6 +219,7 @@ class Int8Source {
       for (std::size_t v = 0; v < NV; ++v) a[v][t] = c;
     }
     for (std::size_t p = 0; p < full; ++p) {
+      rows_.next().Fetch(p);
       __m512i qv[NV];
       for (std::size_t v = 0; v < NV; ++v) qv[v] = _mm512_load_si512(column[v] + p * kQueryGroup);
       for (std::size_t t = 0; t < kTileTokens; ++t) {
