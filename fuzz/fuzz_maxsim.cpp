@@ -94,7 +94,7 @@ rr::MaxSimOptions make_options(FuzzedDataProvider& in, std::vector<float>& weigh
 }
 
 void run(FuzzedDataProvider& in) {
-  const int entry = in.ConsumeIntegralInRange<int>(0, 6);
+  const int entry = in.ConsumeIntegralInRange<int>(0, 7);
   const std::size_t dim = in.ConsumeIntegralInRange<std::size_t>(0, 40);
   // The query's dim usually matches the documents'.
   const std::size_t q_dim = in.ConsumeIntegralInRange<int>(0, 7) == 0
@@ -162,6 +162,19 @@ void run(FuzzedDataProvider& in) {
       }
       const rr::MaxSimOptions o = make_options(in, weights, q_rows);
       rr::maxsim_padded(q.view, {d.view, claimed_docs, max_len, lengths, mask}, o);
+      break;
+    }
+    case 7: {  // separately stored documents, possibly of mixed dtypes
+      const Rows q = make_rows(in, query_dtype, q_rows, q_dim);
+      std::vector<Rows> docs;
+      std::vector<rr::TokenMatrix> views;
+      for (std::size_t i = 0; i < n_docs; ++i) {
+        const rr::DType dt = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? pick_dtype(in) : doc_dtype;
+        docs.push_back(make_rows(in, dt, in.ConsumeIntegralInRange<std::size_t>(0, max_len), dim));
+      }
+      for (const Rows& d : docs) views.push_back(d.view);
+      const rr::MaxSimOptions o = make_options(in, weights, q_rows);
+      rr::maxsim_batch(q.view, views, o);
       break;
     }
     default: {  // many queries: all pairs or candidates

@@ -114,6 +114,10 @@ def maxsim_batch(
     similarity: Similarity = "dot",
     weights: ArrayLike | None = None,
     num_threads: int = 0,
+    *,
+    dtype: StorageDType = "auto",
+    scales: Sequence[ArrayLike] | None = None,
+    dim: int | None = None,
 ) -> Float32Array: ...
 
 # ---- quantize -------------------------------------------------------------------------------

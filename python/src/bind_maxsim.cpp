@@ -103,6 +103,54 @@ nb::ndarray<nb::numpy, float> score_packed(nb::handle query, nb::handle tokens, 
   return to_numpy(std::move(out));
 }
 
+// A sequence of separately stored documents, scored where they lie (no packing copy).
+nb::ndarray<nb::numpy, float> score_batch(nb::handle query, nb::handle docs,
+                                          const std::string& similarity, nb::handle weights,
+                                          std::size_t num_threads, const std::string& dtype,
+                                          nb::handle scales, OptionalDim dim) {
+  std::vector<nb::object> scale_items;
+  if (!scales.is_none()) {
+    for (nb::handle s : nb::iter(scales)) scale_items.push_back(nb::borrow(s));
+  }
+  std::vector<TokenArg> items;
+  for (nb::handle doc : nb::iter(docs)) {
+    const std::size_t i = items.size();
+    const std::string name = "docs[" + std::to_string(i) + "]";
+    if (!scales.is_none() && i >= scale_items.size())
+      throw_invalid("scales: has " + std::to_string(scale_items.size()) +
+                    " entries but there are more documents");
+    items.push_back(
+        token_arg(doc, dtype, scales.is_none() ? nb::none() : scale_items[i], dim, name.c_str()));
+  }
+  if (!scales.is_none() && scale_items.size() != items.size())
+    throw_invalid("scales: has " + std::to_string(scale_items.size()) + " entries for " +
+                  std::to_string(items.size()) + " documents");
+  DType doc_dtype = DType::f32;
+  std::size_t doc_dim = 0;
+  for (const TokenArg& t : items) {
+    if (t.matrix.rows > 0) {
+      doc_dtype = t.matrix.dtype;
+      doc_dim = t.matrix.dim;
+      break;
+    }
+  }
+  const TokenArg q = query_arg(query, doc_dtype, doc_dim, "query");
+  std::vector<TokenMatrix> views;
+  views.reserve(items.size());
+  for (TokenArg& t : items) {
+    adopt_query_dim(t, q);
+    views.push_back(t.matrix);
+  }
+  const auto w = optional_weights(weights);
+  const MaxSimOptions options = make_options(similarity, w ? &*w : nullptr, num_threads);
+  std::vector<float> out;
+  {
+    nb::gil_scoped_release release;
+    out = maxsim_batch(q.matrix, views, options);
+  }
+  return to_numpy(std::move(out));
+}
+
 nb::ndarray<nb::numpy, float> score_padded(nb::handle query, nb::handle docs, nb::handle lengths,
                                            nb::handle mask, const std::string& padding,
                                            const std::string& similarity, nb::handle weights,
@@ -298,15 +346,12 @@ void bind_maxsim(nb::module_& m) {
         return score_one(query, doc, "cosine", nb::none(), "auto", nb::none(), std::nullopt);
       },
       "query"_a, "doc"_a, "MaxSim with cosine similarity of query [nq, d] and doc [nd, d].");
-  m.def(
-      "maxsim_batch",
-      [](nb::handle query, nb::handle docs, const std::string& similarity, nb::handle weights,
-         std::size_t num_threads) {
-        return score_packed(query, docs, nb::none(), similarity, weights, "auto", nb::none(),
-                            std::nullopt, num_threads);
-      },
-      "query"_a, "docs"_a, "similarity"_a = "dot", "weights"_a = nb::none(), "num_threads"_a = 0,
-      "MaxSim of one query against a sequence of documents [nd_i, d]; float32 scores [n_docs].");
+  m.def("maxsim_batch", &score_batch, "query"_a, "docs"_a, "similarity"_a = "dot",
+        "weights"_a = nb::none(), "num_threads"_a = 0, nb::kw_only(), "dtype"_a = "auto",
+        "scales"_a = nb::none(), "dim"_a = nb::none(),
+        "MaxSim of one query against a sequence of documents [nd_i, d], each read where it lies\n"
+        "(no copy for arrays already in a supported layout); float32 scores [n_docs]. scales is\n"
+        "a sequence of per-document scale arrays for int8 documents.");
 }
 
 }  // namespace rank_rerank::python

@@ -351,7 +351,7 @@ IndexArg index_arg(nb::handle obj, const char* what) {
   const auto size = nb::cast<std::size_t>(raw.attr("size"));
   if (size > 0 && kind != "i" && kind != "u")
     throw_invalid(std::string(what) + ": expected integers, got an array of dtype " +
-                  nb::cast<std::string>(nb::str(raw.attr("dtype"))));
+                  nb::cast<std::string>(raw.attr("dtype").attr("name")));
   IndexArg out;
   out.keep = numpy().attr("ascontiguousarray")(raw, "dtype"_a = "int64");
   const auto arr =

@@ -58,6 +58,34 @@ float maxsim(const TokenMatrix& query, const TokenMatrix& doc, const MaxSimOptio
   return detail::reduce_score(row_max, options.query_weights, false);
 }
 
+namespace {
+
+// Scores docs_at(0 .. n) against one prepared query on the OpenMP team, in chunks of similar
+// cost; an empty document scores 0.
+template <class DocAt>
+void score_each(const PreparedQuery& prepared, std::size_t n, DocAt docs_at, std::span<float> out,
+                const MaxSimOptions& options) {
+  const std::size_t q_rows = prepared.rows();
+  const std::size_t threads = detail::resolve_threads(options);
+  const auto bounds = detail::balanced_chunks(
+      n, threads, [&](std::size_t i) { return detail::pair_cost(q_rows, docs_at(i).rows); });
+  detail::parallel_chunks(
+      bounds, threads, [&] { return std::vector<float>(q_rows); },
+      [&](std::size_t begin, std::size_t end, std::vector<float>& row_max) {
+        for (std::size_t i = begin; i < end; ++i) {
+          const TokenMatrix doc = docs_at(i);
+          if (doc.rows == 0) {
+            out[i] = 0.0f;
+            continue;
+          }
+          detail::max_similarity(prepared, doc, row_max.data(), nullptr, nullptr);
+          out[i] = detail::reduce_score(row_max, options.query_weights, false);
+        }
+      });
+}
+
+}  // namespace
+
 void maxsim_packed(const TokenMatrix& query, const PackedTokens& docs, std::span<float> out,
                    const MaxSimOptions& options) {
   detail::check_query(query, "query");
@@ -68,25 +96,33 @@ void maxsim_packed(const TokenMatrix& query, const PackedTokens& docs, std::span
     throw_invalid("out: has " + std::to_string(out.size()) +
                   " entries, expected one per document (" + std::to_string(docs.size()) + ")");
   const PreparedQuery prepared(query, docs.tokens.dtype, is_cosine(options));
-  const std::size_t q_rows = query.rows;
-  const auto rows_of = [&](std::size_t i) {
-    return static_cast<std::size_t>(docs.offsets[i + 1] - docs.offsets[i]);
-  };
-  const auto bounds =
-      detail::balanced_chunks(docs.size(), detail::resolve_threads(options),
-                              [&](std::size_t i) { return detail::pair_cost(q_rows, rows_of(i)); });
-  detail::parallel_chunks(
-      bounds, detail::resolve_threads(options), [&] { return std::vector<float>(q_rows); },
-      [&](std::size_t begin, std::size_t end, std::vector<float>& row_max) {
-        for (std::size_t i = begin; i < end; ++i) {
-          if (rows_of(i) == 0) {
-            out[i] = 0.0f;
-            continue;
-          }
-          detail::max_similarity(prepared, docs.item(i), row_max.data(), nullptr, nullptr);
-          out[i] = detail::reduce_score(row_max, options.query_weights, false);
-        }
-      });
+  score_each(
+      prepared, docs.size(), [&](std::size_t i) { return docs.item(i); }, out, options);
+}
+
+std::vector<float> maxsim_batch(const TokenMatrix& query, std::span<const TokenMatrix> docs,
+                                const MaxSimOptions& options) {
+  detail::check_query(query, "query");
+  detail::check_weights(options, query.rows, "query_weights");
+  // The first non-empty document fixes the dtype (empty ones are never read); with none,
+  // the query's own dtype keeps every valid query accepted.
+  const TokenMatrix* first = nullptr;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const std::string name = "docs[" + std::to_string(i) + "]";
+    validate(docs[i], name);
+    detail::check_same_dim(query, "query", docs[i], name);
+    if (docs[i].rows == 0) continue;
+    if (!first) first = &docs[i];
+    if (docs[i].dtype != first->dtype)
+      throw_invalid(name + ": stored as " + std::string(dtype_name(docs[i].dtype)) +
+                    " but earlier documents as " + std::string(dtype_name(first->dtype)) +
+                    "; every document must share one dtype");
+  }
+  std::vector<float> out(docs.size());
+  const PreparedQuery prepared(query, first ? first->dtype : query.dtype, is_cosine(options));
+  score_each(
+      prepared, docs.size(), [&](std::size_t i) { return docs[i]; }, out, options);
+  return out;
 }
 
 std::vector<float> maxsim_packed(const TokenMatrix& query, const PackedTokens& docs,

@@ -468,3 +468,27 @@ TEST(MaxSimApi, BadInputsThrowClearErrors) {
   EXPECT_EQ(kind_of([&] { rr::maxsim(query, i8_doc); }), invalid);
   EXPECT_EQ(kind_of([&] { rr::highlight_matches(query, doc4, kNaN); }), invalid);
 }
+
+TEST(MaxSimApi, BatchOfSeparateDocumentsMatchesPacked) {
+  std::mt19937 rng(14);
+  const std::size_t dim = 16, nq = 5;
+  const auto q = unit_rows(rng, nq, dim);
+  auto lengths = random_lengths(rng, 40, 30, true);
+  lengths[0] = 0;  // an empty first document must not decide the dtype
+  const Packed docs = random_packed(rng, lengths, dim);
+  const rr::MatrixView all{docs.values.data(), static_cast<std::size_t>(docs.offsets.back()), dim};
+  const rr::QuantizedTokens bf = rr::quantize(all, DType::bf16);
+  const rr::PackedTokens packed{bf.view(), docs.offsets};
+  std::vector<rr::TokenMatrix> separate;
+  for (std::size_t i = 0; i < packed.size(); ++i) separate.push_back(packed.item(i));
+  separate[0] = rr::TokenMatrix{DType::f32, nullptr, 0, dim};
+  rr::MaxSimOptions opt;
+  opt.num_threads = 2;
+  EXPECT_EQ(rr::maxsim_batch(f32(q, nq, dim), separate, opt),
+            rr::maxsim_packed(f32(q, nq, dim), packed, opt));
+  EXPECT_TRUE(rr::maxsim_batch(f32(q, nq, dim), std::span<const rr::TokenMatrix>{}).empty());
+  // Mixed storage is rejected, naming the document.
+  separate[2] = rr::TokenMatrix{DType::f32, docs.values.data(), 1, dim};
+  EXPECT_NE(message_of([&] { rr::maxsim_batch(f32(q, nq, dim), separate); }).find("docs[2]"),
+            std::string::npos);
+}

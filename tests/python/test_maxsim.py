@@ -51,6 +51,20 @@ def test_seed_crate_names(rng):
     assert rr.maxsim_batch(q, []).shape == (0,)
 
 
+def test_batch_of_compressed_documents_without_packing(rng):
+    q = unit_rows(rng, 4, 16)
+    docs = [unit_rows(rng, n, 16) for n in (5, 0, 9)]
+    bits = [rr.quantize(d, "bfloat16")[0] for d in docs]
+    want = [maxsim(q, bf16_decode(b)) for b in bits]
+    np.testing.assert_allclose(rr.maxsim_batch(q, bits, dtype="bfloat16"), want, atol=2e-2)
+    coded = [rr.quantize(d, "int8") for d in docs]
+    got = rr.maxsim_batch(q, [c for c, _ in coded], scales=[s for _, s in coded])
+    want_i8 = [maxsim(q, c.astype(np.float64) * s[:, None]) for c, s in coded]
+    np.testing.assert_allclose(got, want_i8, atol=2e-2)
+    with pytest.raises(ValueError, match="scales"):
+        rr.maxsim_batch(q, [c for c, _ in coded], scales=[coded[0][1]])
+
+
 def test_empty_document_scores_zero_and_nan_propagates(rng):
     q = unit_rows(rng, 3, 8)
     assert rr.maxsim(q, np.zeros((0, 8), np.float32)) == 0.0
