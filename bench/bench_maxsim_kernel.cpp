@@ -44,6 +44,7 @@ HWY_AFTER_NAMESPACE();
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,6 +85,8 @@ std::vector<float> random_unit_rows(std::size_t rows, std::mt19937& rng) {
 }
 
 const Corpus& corpus(DType dtype) {
+  static std::mutex mutex;
+  const std::lock_guard<std::mutex> lock(mutex);
   static std::unique_ptr<Corpus> current;
   if (current && current->dtype == dtype) return *current;
   current.reset();
@@ -116,8 +119,12 @@ void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtyp
     state.SkipWithError("CPU without AVX2");
     return;
   }
-  rr::detail::set_native_kernels_enabled(mode == Mode::best);
-  hwy::SetSupportedTargetsForTest(mode == Mode::avx2 ? HWY_AVX2 : 0);
+  // Global knobs: only thread 0 touches them (every benchmark leaves the defaults behind).
+  const bool first_thread = state.thread_index() == 0;
+  if (first_thread) {
+    rr::detail::set_native_kernels_enabled(mode == Mode::best);
+    hwy::SetSupportedTargetsForTest(mode == Mode::avx2 ? HWY_AVX2 : 0);
+  }
   const Corpus& c = corpus(dtype);
   const std::vector<float>& qf = query();
   const rr::QuantizedTokens q =
@@ -143,8 +150,10 @@ void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtyp
                                                "native_int8"};
   state.SetLabel(std::string(rr::dtype_name(query_dtype)) + " query, " +
                  kPathNames[static_cast<int>(rr::detail::kernel_path(prepared))]);
-  rr::detail::set_native_kernels_enabled(true);
-  hwy::SetSupportedTargetsForTest(0);
+  if (first_thread) {
+    rr::detail::set_native_kernels_enabled(true);
+    hwy::SetSupportedTargetsForTest(0);
+  }
 }
 
 void BM_PeakFma(benchmark::State& state, bool avx2) {
@@ -184,6 +193,13 @@ MAXSIM_BENCH(bf16, bf16, f32);
 MAXSIM_BENCH(i8, i8, f32);
 MAXSIM_BENCH(bit, bit, f32);
 MAXSIM_BENCH(bit_x_bit, bit, bit);
+
+// Scaling: every thread scores the whole corpus with its own PreparedQuery; GFLOPs is the sum.
+BENCHMARK_CAPTURE(BM_MaxSim, f32_threads, DType::f32, Mode::best, DType::f32)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(2);
 
 }  // namespace bench_maxsim
 

@@ -92,28 +92,31 @@ void prepare_bf16_pairs(PreparedQuery::Impl& q, const std::vector<float>& rows) 
 
 void prepare_int8_quads(PreparedQuery::Impl& q, const std::vector<float>& rows) {
   // Same rule as quantize(): scale = max|q| / 127, round half to even.
-  std::vector<std::uint8_t> bytes(q.rows * q.dim);
+  std::vector<std::int8_t> values(q.rows * q.dim);
   q.int8_scales.assign(q.padded_rows(), 0.0f);
+  q.int8_corrections.assign(q.padded_rows(), 0);
   for (std::size_t i = 0; i < q.rows; ++i) {
     const float* row = rows.data() + i * q.dim;
     float max_abs = 0.0f;
     for (std::size_t k = 0; k < q.dim; ++k) max_abs = std::max(max_abs, std::fabs(row[k]));
     const float scale = max_abs / 127.0f;
     q.int8_scales[i] = scale;
+    std::int32_t sum = 0;
     for (std::size_t k = 0; k < q.dim; ++k) {
       const float v =
           scale > 0.0f ? std::clamp(std::nearbyint(row[k] / scale), -127.0f, 127.0f) : 0.0f;
-      bytes[i * q.dim + k] = static_cast<std::uint8_t>(static_cast<int>(v) + 128);
+      values[i * q.dim + k] = static_cast<std::int8_t>(v);
+      sum += static_cast<std::int32_t>(v);
     }
+    q.int8_corrections[i] = -128 * sum;
   }
   q.int8_quads = transpose<std::uint32_t>(
       q.rows, q.groups, (q.dim + 3) / 4, [&](std::size_t i, std::size_t p) {
         std::uint32_t word = 0;
-        for (std::size_t b = 0; b < 4; ++b) {
-          const std::size_t k = 4 * p + b;
-          const std::uint32_t byte = k < q.dim ? bytes[i * q.dim + k] : 128u;  // 128 = zero
-          word |= byte << (8 * b);
-        }
+        for (std::size_t b = 0; b < 4 && 4 * p + b < q.dim; ++b)
+          word |=
+              static_cast<std::uint32_t>(static_cast<std::uint8_t>(values[i * q.dim + 4 * p + b]))
+              << (8 * b);
         return word;
       });
 }

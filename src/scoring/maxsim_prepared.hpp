@@ -48,10 +48,12 @@ struct PreparedQuery::Impl {
   hwy::AlignedFreeUniquePtr<std::uint32_t[]> bf16_pairs;
 
   // native_int8: dimensions (4p .. 4p + 3) of the query quantized to int8 with a per-row scale,
-  // stored as unsigned bytes (value + 128) in one 32-bit word, ceil(dim / 4) quads per row
-  // (missing dimensions are 0, i.e. byte 128), transposed like `transposed`.
+  // packed in one 32-bit word, ceil(dim / 4) quads per row (missing dimensions are 0),
+  // transposed like `transposed`; per row (padded to groups * kQueryGroup) the scale and
+  // -128 * sum_k q_k, which cancels the +128 offset of the document bytes.
   hwy::AlignedFreeUniquePtr<std::uint32_t[]> int8_quads;
-  std::vector<float> int8_scales;  // one per row, padded to groups * kQueryGroup
+  std::vector<float> int8_scales;
+  std::vector<std::int32_t> int8_corrections;
 
   // highway_bits: the query's packed bits as 32-bit words (bytes in memory order, bits past dim
   // cleared), ceil(dim / 32) words per row, transposed like `transposed`.

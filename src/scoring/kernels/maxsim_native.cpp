@@ -5,10 +5,11 @@
 //     float32, so the only extra error is the query's rounding to bf16 (relative 2^-8 per
 //     component; the instruction also treats bf16 subnormals as zero).
 //   native_int8: AVX512_VNNI vpdpbusd. The query is quantized per row to int8 (scale
-//     max|q| / 127, round to nearest even) and stored as unsigned bytes q + 128; the document
-//     bytes are the signed operand (4-byte broadcasts). The accumulator starts at
-//     -128 * sum_k d_k so the offset cancels exactly; the integer dot is then scaled by the
-//     query and document scales. Extra error: |q_k - scale * round(q_k / scale)| <= scale / 2.
+//     max|q| / 127, round to nearest even) and is the signed operand; the document block is
+//     copied with +128 added to every byte (the unsigned operand, 4-byte broadcasts). The
+//     accumulator starts at -128 * sum_k q_k, a per-row constant, so the offset cancels
+//     exactly; the integer dot is then scaled by the query and document scales. Extra error:
+//     |q_k - scale * round(q_k / scale)| <= scale / 2.
 // Only the AVX3_DL pass of this file holds code (compiled for AVX3_DL plus avx512bf16); it is
 // only called after a run-time CPU check, and every other target gets no kernel.
 
@@ -165,78 +166,64 @@ class Int8Source {
  public:
   static constexpr bool kMayBeNaN = false;
 
-  Int8Source(const PreparedQuery::Impl& q, const TokenMatrix& doc) : q_(q), doc_(doc), rows_(doc) {}
+  Int8Source(const PreparedQuery::Impl& q, const TokenMatrix& doc)
+      : q_(q),
+        doc_(doc),
+        stride_((q.dim + 3) / 4 * 4),
+        biased_(hwy::AllocateAligned<std::uint8_t>(kTileTokens * stride_)) {}
 
+  // Copies the block with every byte offset by +128 (XOR 0x80: signed to unsigned) into rows
+  // padded to whole 4-byte words; padding bytes are 0x80, i.e. document value 0.
   void Prepare(std::size_t begin, std::size_t count, BlockScale& scale) {
-    rows_.Select(begin, count);
+    next_ = NextBlock(doc_, begin);
+    const std::size_t dim = q_.dim;
+    const auto* data = static_cast<const std::uint8_t*>(doc_.data);
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
     scale.any_zero = false;
     scale.scaled = true;
-    const std::size_t dim = q_.dim;
-    const __m512i ones = _mm512_set1_epi8(1);
     for (std::size_t t = 0; t < kTileTokens; ++t) {
-      const std::uint8_t* row = rows_.row(t);
-      // sum_k d_k and sum_k d_k^2, exact in int32 (|d| <= 127, dim <= 65536).
-      __m512i sum = _mm512_setzero_si512(), squares = _mm512_setzero_si512();
+      const std::size_t r = begin + std::min(t, count - 1);
+      const std::uint8_t* row = data + r * dim;
+      std::uint8_t* out = biased_.get() + t * stride_;
       std::size_t k = 0;
-      for (; k + 64 <= dim; k += 64) {
-        const __m512i b = _mm512_loadu_si512(row + k);
-        sum = _mm512_dpbusd_epi32(sum, ones, b);
-        const __m512i lo = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(b));
-        const __m512i hi = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(b, 1));
-        squares = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(squares, lo, lo), hi, hi);
-      }
-      std::int32_t s = _mm512_reduce_add_epi32(sum), s2 = _mm512_reduce_add_epi32(squares);
-      for (; k < dim; ++k) {
-        const std::int32_t x = static_cast<std::int8_t>(row[k]);
-        s += x;
-        s2 += x * x;
-      }
-      correction_[t] = -128 * s;
-      const float doc_scale = doc_.scales[begin + std::min(t, count - 1)];
-      float mult = doc_scale;
-      bool zero = false;
+      for (; k + 64 <= dim; k += 64)
+        _mm512_storeu_si512(out + k, _mm512_xor_si512(_mm512_loadu_si512(row + k), bias));
+      for (; k < dim; ++k) out[k] = row[k] ^ 0x80u;
+      for (; k < stride_; ++k) out[k] = 0x80u;
+      const float doc_scale = doc_.scales[r];
+      scale.mult[t] = doc_scale;
+      scale.zero[t] = false;
       if (q_.cosine) {
-        zero = s2 == 0 || doc_scale == 0.0f;
-        mult = doc_scale / std::fabs(doc_scale) / std::sqrt(static_cast<float>(s2));
+        const std::int32_t n2 = SquaredNormInt8(row, dim);
+        scale.zero[t] = n2 == 0 || doc_scale == 0.0f;
+        scale.any_zero |= scale.zero[t];
+        // cos = s (q . b) / (|s| |b|): the scale only contributes its sign.
+        scale.mult[t] = doc_scale / std::fabs(doc_scale) / std::sqrt(static_cast<float>(n2));
       }
-      scale.mult[t] = mult;
-      scale.zero[t] = zero;
-      scale.any_zero |= zero;
     }
   }
 
+  // acc = sum_k (d_k + 128) q_k - 128 sum_k q_k = q . d exactly, in int32; then scaled by the
+  // query row's scale (per lane) and, in ApplyScale, the document's (per token).
   template <std::size_t NV>
   HWY_INLINE void ComputeTile(DF d, std::size_t row0, Tile<NV>& acc) const {
-    const std::size_t dim = q_.dim;
-    const std::size_t quads = (dim + 3) / 4;
-    const std::size_t full = dim / 4;
+    const std::size_t quads = stride_ / 4;
     const std::uint32_t* column[NV];
-    for (std::size_t v = 0; v < NV; ++v)
-      column[v] = QueryColumn(q_.int8_quads.get(), quads, row0 + v * 16);
     __m512i a[NV][kTileTokens];
-    for (std::size_t t = 0; t < kTileTokens; ++t) {
-      const __m512i c = _mm512_set1_epi32(correction_[t]);
-      for (std::size_t v = 0; v < NV; ++v) a[v][t] = c;
+    for (std::size_t v = 0; v < NV; ++v) {
+      column[v] = QueryColumn(q_.int8_quads.get(), quads, row0 + v * 16);
+      const __m512i start = _mm512_loadu_si512(q_.int8_corrections.data() + row0 + v * 16);
+      for (std::size_t t = 0; t < kTileTokens; ++t) a[v][t] = start;
     }
-    for (std::size_t p = 0; p < full; ++p) {
-      rows_.next().Fetch(p);
+    const std::uint8_t* rows = biased_.get();
+    for (std::size_t p = 0; p < quads; ++p) {
+      next_.Fetch(p);
       __m512i qv[NV];
       for (std::size_t v = 0; v < NV; ++v) qv[v] = _mm512_load_si512(column[v] + p * kQueryGroup);
       for (std::size_t t = 0; t < kTileTokens; ++t) {
-        const __m512i dt = _mm512_set1_epi32(static_cast<int>(LoadWord(rows_.row(t) + 4 * p)));
-        for (std::size_t v = 0; v < NV; ++v) a[v][t] = _mm512_dpbusd_epi32(a[v][t], qv[v], dt);
-      }
-    }
-    if (full < quads) {
-      // The last 1-3 dimensions: a zero-padded word, so the padding contributes nothing.
-      __m512i qv[NV];
-      for (std::size_t v = 0; v < NV; ++v)
-        qv[v] = _mm512_load_si512(column[v] + full * kQueryGroup);
-      for (std::size_t t = 0; t < kTileTokens; ++t) {
-        std::uint32_t w = 0;
-        std::memcpy(&w, rows_.row(t) + 4 * full, dim - 4 * full);
-        const __m512i dt = _mm512_set1_epi32(static_cast<int>(w));
-        for (std::size_t v = 0; v < NV; ++v) a[v][t] = _mm512_dpbusd_epi32(a[v][t], qv[v], dt);
+        const __m512i dt =
+            _mm512_set1_epi32(static_cast<int>(LoadWord(rows + t * stride_ + 4 * p)));
+        for (std::size_t v = 0; v < NV; ++v) a[v][t] = _mm512_dpbusd_epi32(a[v][t], dt, qv[v]);
       }
     }
     for (std::size_t v = 0; v < NV; ++v) {
@@ -247,10 +234,28 @@ class Int8Source {
   }
 
  private:
+  // sum_k d_k^2, exact in int32 (|d| <= 128, dim <= 65536).
+  static std::int32_t SquaredNormInt8(const std::uint8_t* row, std::size_t dim) {
+    __m512i squares = _mm512_setzero_si512();
+    std::size_t k = 0;
+    for (; k + 32 <= dim; k += 32) {
+      const __m512i x =
+          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k)));
+      squares = _mm512_dpwssd_epi32(squares, x, x);
+    }
+    std::int32_t sum = _mm512_reduce_add_epi32(squares);
+    for (; k < dim; ++k) {
+      const std::int32_t x = static_cast<std::int8_t>(row[k]);
+      sum += x * x;
+    }
+    return sum;
+  }
+
   const PreparedQuery::Impl& q_;
   const TokenMatrix& doc_;
-  BlockRows rows_;
-  std::int32_t correction_[kTileTokens];
+  std::size_t stride_;
+  hwy::AlignedFreeUniquePtr<std::uint8_t[]> biased_;
+  NextBlock next_;
 };
 
 void ScoreNative(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state) {
