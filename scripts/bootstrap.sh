@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libhwy-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
   clang libclang-rt-dev
+  libomp-dev
 )
 
 missing_packages() {

@@ -7,3 +7,4 @@ cd "$ROOT"
 ctest --preset release -j "$(nproc)"
 .venv/bin/python -m pytest -q tests/python
 bash tests/install/check_install.sh
+bash scripts/run-fuzz.sh

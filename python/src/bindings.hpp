@@ -6,5 +6,8 @@
 namespace rank_rerank::python {
 
 void bind_core(nanobind::module_& m);
+void bind_maxsim(nanobind::module_& m);
+void bind_quantize(nanobind::module_& m);
+void bind_vectors(nanobind::module_& m);
 
 }  // namespace rank_rerank::python
