@@ -6,5 +6,8 @@
 namespace rank_rerank::python {
 
 void bind_core(nanobind::module_& m);
+void bind_pooling(nanobind::module_& m);
+void bind_diversity(nanobind::module_& m);
+void bind_fusion(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

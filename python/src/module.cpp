@@ -18,4 +18,7 @@ NB_MODULE(_core, m) {
     }
   });
   rank_rerank::python::bind_core(m);
+  rank_rerank::python::bind_pooling(m);
+  rank_rerank::python::bind_diversity(m);
+  rank_rerank::python::bind_fusion(m);
 }
