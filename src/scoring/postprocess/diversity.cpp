@@ -22,8 +22,9 @@ class SimilaritySource {
   SimilaritySource(const MatrixView& embeddings, Similarity similarity)
       : n_(embeddings.rows),
         dim_(embeddings.cols),
-        values_(embeddings.data, embeddings.data + n_ * dim_) {
-    if (similarity == Similarity::cosine) {
+        values_(embeddings.data, embeddings.data + n_ * dim_),
+        cosine_(similarity == Similarity::cosine) {
+    if (cosine_) {
       for (std::size_t i = 0; i < n_; ++i) {
         double* row = values_.data() + i * dim_;
         double sq = 0.0;
@@ -56,11 +57,14 @@ class SimilaritySource {
     }
     for (std::size_t i = 0; i < n_; ++i) out[i] = values_[i * n_ + j];
   }
+  // sim(j, j); exactly 1 (or 0 for a zero vector) under cosine, so equally relevant
+  // candidates tie exactly instead of by rounding noise.
   double self(std::size_t j) const {
     if (dim_ == 0) return values_[j * n_ + j];
     const double* r = values_.data() + j * dim_;
     double sq = 0.0;
     for (std::size_t t = 0; t < dim_; ++t) sq += r[t] * r[t];
+    if (cosine_) return sq > 0.0 ? 1.0 : 0.0;
     return sq;
   }
 
@@ -68,6 +72,7 @@ class SimilaritySource {
   std::size_t n_;
   std::size_t dim_;  // 0 for a given matrix
   std::vector<double> values_;
+  bool cosine_ = false;
 };
 
 void check_finite(const float* v, std::size_t count, const std::string& what) {
