@@ -1,12 +1,11 @@
 // Python bindings for token pooling and the Ward linkage / maxclust steps behind it.
 #include <nanobind/stl/string.h>
-#include <nanobind/stl/tuple.h>
-#include <nanobind/stl/vector.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "array_args.hpp"
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "rank_rerank/pooling.hpp"
@@ -15,9 +14,6 @@ namespace nb = nanobind;
 
 namespace rank_rerank::python {
 namespace {
-
-using DoubleVector = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
-using DoubleMatrix = nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 
 std::size_t non_negative(std::int64_t v, const char* name) {
   if (v < 0) throw_invalid(std::string(name) + " must be >= 0, got " + std::to_string(v));
@@ -28,7 +24,8 @@ PoolingOptions pooling_options(std::int64_t pool_factor, std::int64_t protected_
                                const std::string& method, const std::string& variant,
                                std::int64_t num_threads) {
   PoolingOptions o;
-  o.pool_factor = non_negative(pool_factor, "pool_factor");
+  if (pool_factor < 1) throw_invalid("pool_factor must be >= 1, got " + std::to_string(pool_factor));
+  o.pool_factor = static_cast<std::size_t>(pool_factor);
   o.protected_tokens = non_negative(protected_tokens, "protected_tokens");
   o.num_threads = non_negative(num_threads, "num_threads");
   if (method == "hierarchical")
@@ -49,99 +46,104 @@ PoolingOptions pooling_options(std::int64_t pool_factor, std::int64_t protected_
   return o;
 }
 
-nb::ndarray<nb::numpy, float> pooled_array(PooledMatrix&& p) {
-  const std::size_t rows = p.rows;
-  const std::size_t cols = p.cols;
-  return to_numpy(std::move(p.values), {rows, cols});
+constexpr const char* kDocLayout = "[tokens, dim]";
+
+// A list or tuple whose first item is itself a 2-D array is a batch of documents.
+bool is_document_list(nb::handle obj) {
+  if (!nb::isinstance<nb::list>(obj) && !nb::isinstance<nb::tuple>(obj)) return false;
+  if (nb::len(obj) == 0) return true;
+  return array_arg<float>(obj[0], "docs[0]").ndim() == 2;
 }
 
-PooledMatrix pool_one(const MatrixView& doc, const PoolingOptions& options) {
-  nb::gil_scoped_release release;
-  return pool_tokens(doc, options);
+nb::object pool_document_list(nb::handle obj, const PoolingOptions& o) {
+  std::vector<CpuArray<float>> docs;
+  std::vector<std::int64_t> offsets{0};
+  std::size_t dim = 0;
+  for (std::size_t i = 0; i < nb::len(obj); ++i) {
+    const std::string name = "docs[" + std::to_string(i) + "]";
+    docs.push_back(array_arg<float>(obj[i], name.c_str()));
+    const MatrixView m = matrix_arg(docs.back(), name.c_str(), kDocLayout);
+    if (i == 0) dim = m.cols;
+    if (m.cols != dim)
+      throw_invalid(name + " has dimension " + std::to_string(m.cols) + " but docs[0] has " +
+                    std::to_string(dim));
+    offsets.push_back(offsets.back() + static_cast<std::int64_t>(m.rows));
+  }
+  nb::list out;
+  if (docs.empty()) return std::move(out);
+  PooledPacked pooled;
+  {
+    nb::gil_scoped_release release;
+    std::vector<float> packed;
+    packed.reserve(static_cast<std::size_t>(offsets.back()) * dim);
+    for (const auto& d : docs) packed.insert(packed.end(), d.data(), d.data() + d.size());
+    const PackedTokens batch{TokenMatrix::from({packed.data(), packed.size() / dim, dim}), offsets};
+    pooled = pool_tokens_packed(batch, o);
+  }
+  for (std::size_t i = 0; i + 1 < pooled.offsets.size(); ++i) {
+    const auto begin =
+        static_cast<std::ptrdiff_t>(pooled.offsets[i]) * static_cast<std::ptrdiff_t>(dim);
+    const auto end =
+        static_cast<std::ptrdiff_t>(pooled.offsets[i + 1]) * static_cast<std::ptrdiff_t>(dim);
+    std::vector<float> values(pooled.values.begin() + begin, pooled.values.begin() + end);
+    const std::size_t rows = values.size() / dim;
+    out.append(to_numpy(std::move(values), {rows, dim}));
+  }
+  return std::move(out);
 }
 
 constexpr const char* kPoolDoc =
-    "Pool one document's token vectors [tokens, dim] (float32) into fewer vectors.\n\n"
+    "Pool token vectors into fewer vectors.\n\n"
+    "doc: one document [tokens, dim] (array-like, float32), or a list of such documents (then\n"
+    "a list comes back and documents run in parallel on num_threads threads).\n"
     "The first ``protected_tokens`` vectors are copied through. method='hierarchical' clusters\n"
     "the rest with Ward linkage and cuts the tree into max(n // pool_factor, 1) clusters, each\n"
-    "replaced by its mean (PyLate's pool_embeddings_hierarchical); variant='cosine_distances'\n"
-    "matches PyLate > 1.4.0, 'similarity_rows' PyLate <= 1.4.0 (pooled vectors before the\n"
-    "protected ones). method='sequential' averages windows of pool_factor consecutive tokens;\n"
-    "'adaptive' is sequential for pool_factor >= 4, else hierarchical. Given a list of documents,\n"
-    "pools each (in parallel over num_threads) and returns a list.";
+    "replaced by its mean, exactly as PyLate's pool_embeddings_hierarchical:\n"
+    "variant='cosine_distances' matches PyLate > 1.4.0 (scipy gets the condensed 1 - cos\n"
+    "matrix), 'similarity_rows' PyLate <= 1.4.0 (scipy got the square matrix as observations;\n"
+    "pooled vectors before the protected ones). method='sequential' averages windows of\n"
+    "pool_factor consecutive tokens; 'adaptive' is sequential for pool_factor >= 4, else\n"
+    "hierarchical. pool_factor=1 returns the vectors unchanged.";
 
 }  // namespace
 
 void bind_pooling(nb::module_& m) {
   m.def(
       "pool_tokens",
-      [](FloatMatrix doc, std::int64_t pool_factor, std::int64_t protected_tokens,
-         const std::string& method, const std::string& variant) {
-        const PoolingOptions o = pooling_options(pool_factor, protected_tokens, method, variant, 0);
-        return pooled_array(pool_one(matrix_view(doc), o));
-      },
-      nb::arg("doc"), nb::arg("pool_factor") = 2, nb::arg("protected_tokens") = 1,
-      nb::arg("method") = "hierarchical", nb::arg("variant") = "cosine_distances", kPoolDoc);
-  m.def(
-      "pool_tokens",
-      [](const std::vector<std::vector<float>>& rows, std::int64_t pool_factor,
-         std::int64_t protected_tokens, const std::string& method, const std::string& variant) {
-        const PoolingOptions o = pooling_options(pool_factor, protected_tokens, method, variant, 0);
-        const OwnedMatrix doc = owned_matrix(rows, "doc");
-        return pooled_array(pool_one(doc.view(), o));
-      },
-      nb::arg("doc"), nb::arg("pool_factor") = 2, nb::arg("protected_tokens") = 1,
-      nb::arg("method") = "hierarchical", nb::arg("variant") = "cosine_distances");
-  m.def(
-      "pool_tokens",
-      [](const std::vector<FloatMatrix>& docs, std::int64_t pool_factor,
-         std::int64_t protected_tokens, const std::string& method, const std::string& variant,
-         std::int64_t num_threads) {
+      [](nb::object doc, std::int64_t pool_factor, std::int64_t protected_tokens,
+         const std::string& method, const std::string& variant,
+         std::int64_t num_threads) -> nb::object {
         const PoolingOptions o =
             pooling_options(pool_factor, protected_tokens, method, variant, num_threads);
-        const std::size_t dim = docs.empty() ? 0 : docs.front().shape(1);
-        std::vector<std::int64_t> offsets{0};
-        std::vector<float> packed;
-        for (std::size_t i = 0; i < docs.size(); ++i) {
-          if (docs[i].shape(1) != dim)
-            throw_invalid("pool_tokens: document " + std::to_string(i) + " has dimension " +
-                          std::to_string(docs[i].shape(1)) + " but document 0 has " +
-                          std::to_string(dim));
-          packed.insert(packed.end(), docs[i].data(), docs[i].data() + docs[i].size());
-          offsets.push_back(offsets.back() + static_cast<std::int64_t>(docs[i].shape(0)));
-        }
-        nb::list out;
-        if (docs.empty()) return out;
-        PooledPacked pooled;
+        if (is_document_list(doc)) return pool_document_list(doc, o);
+        const CpuArray<float> a = array_arg<float>(doc, "doc");
+        const MatrixView view = matrix_arg(a, "doc", kDocLayout);
+        PooledMatrix pooled;
         {
           nb::gil_scoped_release release;
-          const PackedTokens batch{TokenMatrix::from({packed.data(), packed.size() / dim, dim}),
-                                   offsets};
-          pooled = pool_tokens_packed(batch, o);
+          pooled = pool_tokens(view, o);
         }
-        for (std::size_t i = 0; i + 1 < pooled.offsets.size(); ++i) {
-          const auto begin = static_cast<std::size_t>(pooled.offsets[i]) * dim;
-          const auto end = static_cast<std::size_t>(pooled.offsets[i + 1]) * dim;
-          std::vector<float> values(pooled.values.begin() + static_cast<std::ptrdiff_t>(begin),
-                                    pooled.values.begin() + static_cast<std::ptrdiff_t>(end));
-          out.append(to_numpy(std::move(values), {(end - begin) / dim, dim}));
-        }
-        return out;
+        const std::size_t rows = pooled.rows;
+        const std::size_t cols = pooled.cols;
+        return nb::cast(to_numpy(std::move(pooled.values), {rows, cols}));
       },
-      nb::arg("docs"), nb::arg("pool_factor") = 2, nb::arg("protected_tokens") = 1,
+      nb::arg("doc"), nb::arg("pool_factor") = 2, nb::arg("protected_tokens") = 1,
       nb::arg("method") = "hierarchical", nb::arg("variant") = "cosine_distances",
-      nb::arg("num_threads") = 0);
+      nb::arg("num_threads") = 0, kPoolDoc);
   m.def(
       "pool_tokens_packed",
-      [](FloatMatrix tokens, IndexVector offsets, std::int64_t pool_factor,
+      [](nb::object tokens, nb::object offsets, std::int64_t pool_factor,
          std::int64_t protected_tokens, const std::string& method, const std::string& variant,
          std::int64_t num_threads) {
         const PoolingOptions o =
             pooling_options(pool_factor, protected_tokens, method, variant, num_threads);
+        const CpuArray<float> t = array_arg<float>(tokens, "tokens");
+        const CpuArray<std::int64_t> off = array_arg<std::int64_t>(offsets, "offsets");
+        const PackedTokens batch{TokenMatrix::from(matrix_arg(t, "tokens", "[total_tokens, dim]")),
+                                 vector_arg(off, "offsets", "[n_docs + 1]")};
         PooledPacked pooled;
         {
           nb::gil_scoped_release release;
-          const PackedTokens batch{token_matrix(tokens), {offsets.data(), offsets.shape(0)}};
           pooled = pool_tokens_packed(batch, o);
         }
         const std::size_t rows = pooled.rows();
@@ -152,15 +154,18 @@ void bind_pooling(nb::module_& m) {
       nb::arg("tokens"), nb::arg("offsets"), nb::arg("pool_factor") = 2,
       nb::arg("protected_tokens") = 1, nb::arg("method") = "hierarchical",
       nb::arg("variant") = "cosine_distances", nb::arg("num_threads") = 0,
-      "Pool every document of a packed batch: tokens [total, dim] float32, offsets int64\n"
-      "[n_docs + 1]. Returns (pooled tokens, new offsets). Options as for pool_tokens.");
+      "Pool every document of a packed batch: tokens [total_tokens, dim] float32, offsets int64\n"
+      "[n_docs + 1] (document i is rows offsets[i]:offsets[i+1]). Returns (pooled tokens,\n"
+      "new offsets). Options as for pool_tokens.");
   m.def(
       "ward_linkage",
-      [](DoubleVector condensed) {
+      [](nb::object condensed) {
+        const CpuArray<double> c = array_arg<double>(condensed, "condensed");
+        const std::span<const double> d = vector_arg(c, "condensed", "[n * (n - 1) / 2]");
         std::vector<double> z;
         {
           nb::gil_scoped_release release;
-          z = ward_linkage({condensed.data(), condensed.shape(0)});
+          z = ward_linkage(d);
         }
         const std::size_t rows = z.size() / 4;
         return to_numpy(std::move(z), {rows, std::size_t{4}});
@@ -170,16 +175,16 @@ void bind_pooling(nb::module_& m) {
       "float64 distances of n >= 2 observations -> linkage matrix [n - 1, 4].");
   m.def(
       "fcluster_maxclust",
-      [](DoubleMatrix linkage, std::int64_t max_clusters) {
-        if (linkage.shape(1) != 4)
-          throw_invalid("fcluster_maxclust: linkage must have shape (n - 1, 4), got (" +
-                        std::to_string(linkage.shape(0)) + ", " + std::to_string(linkage.shape(1)) +
-                        ")");
+      [](nb::object linkage, std::int64_t max_clusters) {
+        const CpuArray<double> z = array_arg<double>(linkage, "linkage");
+        expect_ndim(z, 2, "linkage", "[n - 1, 4]");
+        if (z.shape(1) != 4)
+          throw_invalid("linkage must have shape (n - 1, 4), got " + shape_string(z));
         const std::size_t t = non_negative(max_clusters, "max_clusters");
         std::vector<std::int32_t> labels;
         {
           nb::gil_scoped_release release;
-          labels = fcluster_maxclust({linkage.data(), linkage.size()}, t);
+          labels = fcluster_maxclust({z.data(), z.size()}, t);
         }
         return to_numpy(std::move(labels));
       },
