@@ -30,7 +30,27 @@ struct Workspace {
   std::vector<std::int32_t> labels;
   std::vector<float> sums;
   std::vector<std::int32_t> counts;
+
+  std::size_t bytes() const {
+    return 4 * (similarity.capacity() + labels.capacity() + sums.capacity() + counts.capacity()) +
+           8 * (x.capacity() + gram.capacity() + product.capacity() + dist.capacity() +
+                linkage.capacity());
+  }
 };
+
+// Each thread keeps its scratch between documents and calls (fresh pages cost more than the
+// clustering of a short document), except after a long document: scratch beyond this size is
+// given back.
+constexpr std::size_t kKeptScratchBytes = std::size_t{16} << 20;
+
+Workspace& thread_workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+void release_if_large(Workspace& ws) {
+  if (ws.bytes() > kKeptScratchBytes) ws = Workspace{};
+}
 
 void append_rows(const float* rows, std::size_t count, std::size_t dim, std::vector<float>& out) {
   out.insert(out.end(), rows, rows + count * dim);
@@ -42,13 +62,15 @@ void cosine_distances(const float* x, std::size_t n, std::size_t dim, Workspace&
   ws.similarity.resize(n * n);
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(dim),
               1.0f, x, static_cast<int>(dim), 0.0f, ws.similarity.data(), static_cast<int>(n));
-  ws.dist.assign(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
+  ws.dist.resize(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ws.dist[i * n + i] = 0.0;
     for (std::size_t j = i + 1; j < n; ++j) {
       const double d = static_cast<double>(1.0f - ws.similarity[i * n + j]);
       ws.dist[i * n + j] = d;
       ws.dist[j * n + i] = d;
     }
+  }
 }
 
 // Euclidean distances between the rows of 1 - S, S = X X^T (what PyLate <= 1.4.0 clustered):
@@ -78,14 +100,16 @@ void similarity_row_distances(const float* x, std::size_t n, std::size_t dim, Wo
                 ni);
   }
   const double* q = ws.product.data();
-  ws.dist.assign(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
+  ws.dist.resize(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ws.dist[i * n + i] = 0.0;
     for (std::size_t j = i + 1; j < n; ++j) {
       const double d2 = q[i * n + i] + q[j * n + j] - 2.0 * q[i * n + j];
       const double d = std::sqrt(std::max(d2, 0.0));
       ws.dist[i * n + j] = d;
       ws.dist[j * n + i] = d;
     }
+  }
 }
 
 // Means of the rows sharing each label 1..clusters, in label order.
@@ -210,8 +234,9 @@ PooledMatrix pool_tokens(const MatrixView& doc, const PoolingOptions& options) {
   check_document(doc.data, doc.rows, doc.cols, options, "pool_tokens");
   PooledMatrix result;
   result.cols = doc.cols;
-  Workspace ws;
+  Workspace& ws = thread_workspace();
   pool_document(doc.data, doc.rows, doc.cols, options, ws, result.values);
+  release_if_large(ws);
   result.rows = result.values.size() / doc.cols;
   return result;
 }
@@ -237,13 +262,14 @@ PooledPacked pool_tokens_packed(const PackedTokens& docs, const PoolingOptions& 
   const int threads = static_cast<int>(std::max<std::size_t>(1, std::min(wanted, n_docs)));
 #pragma omp parallel num_threads(threads)
   {
-    Workspace ws;
+    Workspace& ws = thread_workspace();
 #pragma omp for schedule(dynamic)
     for (std::size_t i = 0; i < n_docs; ++i) {
       const auto begin = static_cast<std::size_t>(docs.offsets[i]);
       const auto end = static_cast<std::size_t>(docs.offsets[i + 1]);
       pool_document(base + begin * dim, end - begin, dim, options, ws, pooled[i]);
     }
+    release_if_large(ws);
   }
 
   PooledPacked result;
