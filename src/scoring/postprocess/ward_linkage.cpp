@@ -8,8 +8,11 @@
 //   * the merged cluster takes the slot of the larger of the two ids;
 //   * merges are then stably sorted by height (NaN last, like numpy.argsort) and relabelled with
 //     a union-find, which gives the n, n+1, ... numbering and a < b in every row.
-// This file is compiled with -ffp-contract=off so no fused multiply-add changes a rounding.
+// The row scan and the distance update run as SIMD kernels (ward_kernels.cpp), compiled without
+// fused multiply-adds so every rounding is scipy's.
 #include "scoring/postprocess/ward_linkage.hpp"
+
+#include "scoring/postprocess/ward_kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -20,16 +23,6 @@
 namespace rank_rerank::detail {
 namespace {
 
-// Lance-Williams update for Ward's method on (unsquared) distances, as scipy writes it, with
-// t = 1.0 / (size_x + size_y + size_i) looked up in `reciprocal` (the same correctly rounded
-// quotient, without a division per update).
-double ward_update(double d_xi, double d_yi, double d_xy, int size_x, int size_y, int size_i,
-                   const double* reciprocal) {
-  const double t = reciprocal[size_x + size_y + size_i];
-  return std::sqrt((size_i + size_x) * t * d_xi * d_xi + (size_i + size_y) * t * d_yi * d_yi -
-                   size_i * t * d_xy * d_xy);
-}
-
 // Merges as the chain finds them: slot ids, not yet relabelled.
 struct RawMerge {
   int x;
@@ -37,43 +30,12 @@ struct RawMerge {
   double height;
 };
 
-// First index of the smallest value below `bound` in row[0, n), or -1 if none is below: the
-// result of scanning left to right and keeping strictly smaller values, but with four
-// independent running minima so the loop is not one long dependency chain. NaN never wins.
-long first_min_below(const double* row, std::size_t n, double bound) {
-  constexpr std::size_t kLanes = 4;
-  double best[kLanes] = {bound, bound, bound, bound};
-  long at[kLanes] = {-1, -1, -1, -1};
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (std::size_t l = 0; l < kLanes; ++l) {
-      const bool smaller = row[i + l] < best[l];
-      best[l] = smaller ? row[i + l] : best[l];
-      at[l] = smaller ? static_cast<long>(i + l) : at[l];
-    }
-  for (std::size_t l = 0; i < n; ++i, ++l)
-    if (row[i] < best[l]) {
-      best[l] = row[i];
-      at[l] = static_cast<long>(i);
-    }
-  long found = -1;
-  double value = bound;
-  for (std::size_t l = 0; l < kLanes; ++l)
-    if (at[l] >= 0 && (best[l] < value || (best[l] == value && at[l] < found))) {
-      value = best[l];
-      found = at[l];
-    }
-  return found;
-}
-
 // Dead clusters and the diagonal hold +inf, so a row scan needs no liveness test: +inf is never
 // strictly smaller than the running minimum, exactly like scipy skipping those entries.
 void nn_chain(double* dist, std::size_t n, std::vector<RawMerge>& merges) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < n; ++i) dist[i * n + i] = kInf;
-  std::vector<double> reciprocal(n + 1, 0.0);
-  for (std::size_t k = 1; k <= n; ++k) reciprocal[k] = 1.0 / static_cast<double>(k);
-  std::vector<int> size(n, 1);
+  std::vector<std::int32_t> size(n, 1);
   std::vector<int> live(n);  // live cluster slots, increasing
   std::iota(live.begin(), live.end(), 0);
   std::vector<int> chain;
@@ -92,7 +54,7 @@ void nn_chain(double* dist, std::size_t n, std::vector<RawMerge>& merges) {
       } else {
         best = kInf;
       }
-      const long nearer = first_min_below(row, n, best);
+      const std::ptrdiff_t nearer = first_min_below(row, n, best);
       if (nearer >= 0) {
         y = static_cast<int>(nearer);
         best = row[y];
@@ -108,16 +70,13 @@ void nn_chain(double* dist, std::size_t n, std::vector<RawMerge>& merges) {
     size[x] = 0;
     size[y] = nx + ny;
     live.erase(std::lower_bound(live.begin(), live.end(), x));
-    double* row_x = dist + static_cast<std::size_t>(x) * n;
+    const double* row_x = dist + static_cast<std::size_t>(x) * n;
     double* row_y = dist + static_cast<std::size_t>(y) * n;
+    ward_update_row(row_x, row_y, size.data(), n, static_cast<std::size_t>(y), nx, ny, best);
     for (const int i : live) {
-      if (i == y) continue;
-      const double updated =
-          ward_update(row_x[i], row_y[i], best, nx, ny, size[i], reciprocal.data());
-      row_y[i] = updated;
-      dist[static_cast<std::size_t>(i) * n + y] = updated;
+      dist[static_cast<std::size_t>(i) * n + x] = kInf;
+      if (i != y) dist[static_cast<std::size_t>(i) * n + y] = row_y[i];
     }
-    for (const int i : live) dist[static_cast<std::size_t>(i) * n + x] = kInf;
   }
 }
 
