@@ -1,6 +1,7 @@
 // The SIMD kernels of the Ward chain against the scalar loops they replace: same index, same
 // bits, for every length around the vector widths, with ties, NaN and +inf in the rows.
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 
 #include <cmath>
 #include <cstdint>
@@ -24,23 +25,36 @@ std::ptrdiff_t scalar_first_min_below(const std::vector<double>& row, double bou
   return at;
 }
 
-TEST(WardKernels, FirstMinBelowMatchesScalarScan) {
-  std::mt19937 gen(1);
-  const double inf = std::numeric_limits<double>::infinity();
-  for (std::size_t n = 0; n < 40; ++n)
-    for (int trial = 0; trial < 30; ++trial) {
-      std::vector<double> row(n);
-      for (double& v : row) {
-        const unsigned r = gen() % 10;
-        v = r == 0 ? inf : r == 1 ? std::nan("") : r == 2 ? -0.0 : double(gen() % 4);
-      }
-      for (const double bound : {inf, 2.0, 0.0, -1.0, std::nan("")})
-        EXPECT_EQ(first_min_below(row.data(), n, bound), scalar_first_min_below(row, bound))
-            << "n " << n << " bound " << bound;
-    }
+// Runs `check` once per SIMD target this CPU supports and the build generated.
+template <class Check>
+void for_each_target(Check&& check) {
+  for (const std::int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    check();
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
-TEST(WardKernels, UpdateRowIsBitIdenticalToScipysFormula) {
+TEST(WardKernels, FirstMinBelowMatchesScalarScan) {
+  for_each_target([] {
+    std::mt19937 gen(1);
+    const double inf = std::numeric_limits<double>::infinity();
+    for (std::size_t n = 0; n < 40; ++n)
+      for (int trial = 0; trial < 30; ++trial) {
+        std::vector<double> row(n);
+        for (double& v : row) {
+          const unsigned r = gen() % 10;
+          v = r == 0 ? inf : r == 1 ? std::nan("") : r == 2 ? -0.0 : double(gen() % 4);
+        }
+        for (const double bound : {inf, 2.0, 0.0, -1.0, std::nan("")})
+          EXPECT_EQ(first_min_below(row.data(), n, bound), scalar_first_min_below(row, bound))
+              << "n " << n << " bound " << bound;
+      }
+  });
+}
+
+void check_update_row() {
   std::mt19937 gen(2);
   std::uniform_real_distribution<double> uniform(0.0, 2.0);
   const double inf = std::numeric_limits<double>::infinity();
@@ -73,6 +87,8 @@ TEST(WardKernels, UpdateRowIsBitIdenticalToScipysFormula) {
     }
   }
 }
+
+TEST(WardKernels, UpdateRowIsBitIdenticalToScipysFormula) { for_each_target(check_update_row); }
 
 }  // namespace
 }  // namespace rank_rerank::detail
