@@ -9,5 +9,8 @@ void bind_core(nanobind::module_& m);
 void bind_maxsim(nanobind::module_& m);
 void bind_quantize(nanobind::module_& m);
 void bind_vectors(nanobind::module_& m);
+void bind_pooling(nanobind::module_& m);
+void bind_diversity(nanobind::module_& m);
+void bind_fusion(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

@@ -21,4 +21,7 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_maxsim(m);
   rank_rerank::python::bind_quantize(m);
   rank_rerank::python::bind_vectors(m);
+  rank_rerank::python::bind_pooling(m);
+  rank_rerank::python::bind_diversity(m);
+  rank_rerank::python::bind_fusion(m);
 }
