@@ -1,16 +1,16 @@
 // MMR and greedy DPP selection (definitions in include/rank_rerank/diversity.hpp). Both read the
 // similarity one row or column at a time, so with embeddings the n x n matrix is never formed:
-// a step costs one float64 matrix-vector product over the (normalised) embeddings.
+// a step costs n float64 dot products over the (normalised) embeddings.
 #include "rank_rerank/diversity.hpp"
 
-#include <cblas.h>
-
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "rank_rerank/error.hpp"
+#include "scoring/postprocess/dot_kernels.hpp"
 
 namespace rank_rerank {
 namespace {
@@ -46,8 +46,7 @@ class SimilaritySource {
       std::copy(r, r + n_, out);
       return;
     }
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n_), static_cast<int>(dim_), 1.0,
-                values_.data(), static_cast<int>(dim_), values_.data() + j * dim_, 1, 0.0, out, 1);
+    detail::matrix_vector(values_.data(), n_, dim_, values_.data() + j * dim_, out);
   }
   // out[i] = sim(i, j) (column j); the same as row j for embeddings.
   void column(std::size_t j, double* out) const {
@@ -190,12 +189,13 @@ Selection run_dpp(const SimilaritySource& sim, std::span<const float> relevance,
     if (step + 1 == options.k) break;
 
     sim.row(best, kernel_row.data());
-    if (step > 0)
-      cblas_dgemv(CblasRowMajor, CblasTrans, static_cast<int>(step), static_cast<int>(n), 1.0,
-                  chol.data(), static_cast<int>(n), chol.data() + best, static_cast<int>(n), 0.0,
-                  projected.data(), 1);
-    else
-      std::fill(projected.begin(), projected.end(), 0.0);
+    // projected[i] = <c_best, c_i> over the Cholesky rows so far.
+    std::fill(projected.begin(), projected.end(), 0.0);
+    for (std::size_t t = 0; t < step; ++t) {
+      const double* c_t = chol.data() + t * n;
+      const double weight = c_t[best];
+      for (std::size_t i = 0; i < n; ++i) projected[i] += weight * c_t[i];
+    }
     const double pivot = std::sqrt(residual[best]);
     double* e = chol.data() + step * n;
     for (std::size_t i = 0; i < n; ++i) {

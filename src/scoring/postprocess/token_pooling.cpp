@@ -3,9 +3,8 @@
 // Hierarchical pooling follows PyLate's pool_embeddings_hierarchical step by step: the distance
 // matrix it would hand to scipy (see WardVariant), scipy's Ward linkage and maxclust cut
 // (ward_linkage.cpp), then float32 cluster means accumulated in token order and divided by the
-// member count, as PyLate's scatter_add_ / division does.
-#include <cblas.h>
-
+// member count, as PyLate's scatter_add_ / division does. Gram matrices come from the
+// single-threaded SIMD dot_rows: documents already run in parallel.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -14,6 +13,7 @@
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/pooling.hpp"
 #include "rank_rerank/threading.hpp"
+#include "scoring/postprocess/dot_kernels.hpp"
 #include "scoring/postprocess/ward_linkage.hpp"
 
 namespace rank_rerank {
@@ -21,6 +21,7 @@ namespace {
 
 // Scratch buffers reused across the documents one thread pools.
 struct Workspace {
+  std::vector<float> transposed;
   std::vector<float> similarity;
   std::vector<double> x;
   std::vector<double> gram;
@@ -32,7 +33,8 @@ struct Workspace {
   std::vector<std::int32_t> counts;
 
   std::size_t bytes() const {
-    return 4 * (similarity.capacity() + labels.capacity() + sums.capacity() + counts.capacity()) +
+    return 4 * (transposed.capacity() + similarity.capacity() + labels.capacity() +
+                sums.capacity() + counts.capacity()) +
            8 * (x.capacity() + gram.capacity() + product.capacity() + dist.capacity() +
                 linkage.capacity());
   }
@@ -59,9 +61,12 @@ void append_rows(const float* rows, std::size_t count, std::size_t dim, std::vec
 // d_ij = float32(1 - float32(x_i . x_j)) for i < j, widened to double: the condensed matrix
 // PyLate > 1.4.0 builds with torch.mm and hands to scipy.
 void cosine_distances(const float* x, std::size_t n, std::size_t dim, Workspace& ws) {
+  const std::size_t ldn = detail::padded_columns<float>(n);
+  ws.transposed.assign(dim * ldn, 0.0f);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < dim; ++t) ws.transposed[t * ldn + i] = x[i * dim + t];
   ws.similarity.resize(n * n);
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(dim),
-              1.0f, x, static_cast<int>(dim), 0.0f, ws.similarity.data(), static_cast<int>(n));
+  detail::dot_rows(x, dim, n, ws.transposed.data(), ldn, n, dim, ws.similarity.data(), n, true);
   ws.dist.resize(n * n);
   for (std::size_t i = 0; i < n; ++i) {
     ws.dist[i * n + i] = 0.0;
@@ -73,31 +78,42 @@ void cosine_distances(const float* x, std::size_t n, std::size_t dim, Workspace&
   }
 }
 
+// Copies the upper triangle of the n x n matrix m (row stride ld) onto the lower one.
+void mirror_upper(double* m, std::size_t n, std::size_t ld) {
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < i; ++j) m[i * ld + j] = m[j * ld + i];
+}
+
 // Euclidean distances between the rows of 1 - S, S = X X^T (what PyLate <= 1.4.0 clustered):
 // ||S_i - S_j||^2 = Q_ii + Q_jj - 2 Q_ij with Q = S S^T = X (X^T X) X^T. Evaluated in float64,
 // in O(n^2 d) whichever of n and d is larger, never forming the O(n^3) product naively.
 void similarity_row_distances(const float* x, std::size_t n, std::size_t dim, Workspace& ws) {
-  const int ni = static_cast<int>(n);
-  const int di = static_cast<int>(dim);
   ws.x.assign(x, x + n * dim);
+  const double* xd = ws.x.data();
+  const std::size_t ldn = detail::padded_columns<double>(n);
+  const std::size_t ldd = detail::padded_columns<double>(dim);
   ws.product.resize(n * n);
+  // Scratch: X^T [dim, ldn]; then X [n, ldd], G = X^T X [dim, ldd] and X G [n, dim] when
+  // n >= dim, else S = X X^T [n, ldn]. Zeroed, so padding columns read as zeros.
+  const std::size_t tail = n >= dim ? n * ldd + dim * ldd + n * dim : n * ldn;
+  ws.gram.assign(dim * ldn + tail, 0.0);
+  double* xt = ws.gram.data();
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < dim; ++t) xt[t * ldn + i] = xd[i * dim + t];
   if (n >= dim) {
-    ws.gram.resize(dim * dim + n * dim);
-    double* g = ws.gram.data();
-    double* xg = g + dim * dim;
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, di, ni, 1.0, ws.x.data(), di, 0.0, g, di);
-    cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, ni, di, 1.0, g, di, ws.x.data(), di, 0.0, xg,
-                di);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, ni, di, 1.0, xg, di, ws.x.data(), di,
-                0.0, ws.product.data(), ni);
+    double* xp = xt + dim * ldn;
+    double* g = xp + n * ldd;
+    double* xg = g + dim * ldd;
+    for (std::size_t i = 0; i < n; ++i) std::copy(xd + i * dim, xd + (i + 1) * dim, xp + i * ldd);
+    detail::dot_rows(xt, ldn, dim, xp, ldd, dim, n, g, ldd, true);
+    mirror_upper(g, dim, ldd);
+    detail::dot_rows(xd, dim, n, g, ldd, dim, dim, xg, dim, false);  // G^T = G
+    detail::dot_rows(xg, dim, n, xt, ldn, n, dim, ws.product.data(), n, true);
   } else {
-    ws.gram.resize(n * n);
-    double* s = ws.gram.data();
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, ws.x.data(), di, 0.0, s, ni);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < i; ++j) s[i * n + j] = s[j * n + i];
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, ni, ni, 1.0, s, ni, 0.0, ws.product.data(),
-                ni);
+    double* s = xt + dim * ldn;
+    detail::dot_rows(xd, dim, n, xt, ldn, n, dim, s, ldn, true);
+    mirror_upper(s, n, ldn);
+    detail::dot_rows(s, ldn, n, s, ldn, n, n, ws.product.data(), n, true);  // S^T = S
   }
   const double* q = ws.product.data();
   ws.dist.resize(n * n);

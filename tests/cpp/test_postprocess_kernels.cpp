@@ -1,5 +1,6 @@
-// The SIMD kernels of the Ward chain against the scalar loops they replace: same index, same
-// bits, for every length around the vector widths, with ties, NaN and +inf in the rows.
+// The SIMD kernels of pooling and diversity on every target this CPU runs: the Ward chain's scan
+// and update against the scalar loops they replace (same index, same bits, with ties, NaN and
+// +inf), and the matrix products against float64 sums, for sizes around the vector widths.
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
 
@@ -9,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "scoring/postprocess/dot_kernels.hpp"
 #include "scoring/postprocess/ward_kernels.hpp"
 
 namespace rank_rerank::detail {
@@ -89,6 +91,59 @@ void check_update_row() {
 }
 
 TEST(WardKernels, UpdateRowIsBitIdenticalToScipysFormula) { for_each_target(check_update_row); }
+
+template <class T>
+void check_dot_rows() {
+  std::mt19937 gen(3);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (const std::size_t m : {1u, 3u, 4u, 9u, 21u})
+    for (const std::size_t n : {1u, 5u, 16u, 17u, 40u})
+      for (const std::size_t k : {1u, 7u, 16u, 33u})
+        for (const bool upper : {false, true}) {
+          const std::size_t lda = k + 2, ldb = padded_columns<T>(n), ldc = n + 1;
+          std::vector<T> a(m * lda), bt(k * ldb, T(0)), c(m * ldc, T(-7));
+          for (T& v : a) v = uniform(gen);
+          for (std::size_t t = 0; t < k; ++t)
+            for (std::size_t j = 0; j < n; ++j) bt[t * ldb + j] = uniform(gen);
+          dot_rows(a.data(), lda, m, bt.data(), ldb, n, k, c.data(), ldc, upper);
+          for (std::size_t i = 0; i < m; ++i) {
+            for (std::size_t j = upper ? i : 0; j < n; ++j) {
+              double want = 0.0;
+              for (std::size_t t = 0; t < k; ++t) want += double(a[i * lda + t]) * bt[t * ldb + j];
+              EXPECT_NEAR(c[i * ldc + j], want, 1e-5)
+                  << m << " " << n << " " << k << " " << i << " " << j;
+            }
+            EXPECT_EQ(c[i * ldc + n], T(-7)) << "wrote past column n";
+          }
+        }
+}
+
+TEST(DotKernels, DotRowsMatchesFloat64Sums) {
+  for_each_target([] {
+    check_dot_rows<float>();
+    check_dot_rows<double>();
+  });
+}
+
+TEST(DotKernels, MatrixVectorMatchesFloat64Sums) {
+  for_each_target([] {
+    std::mt19937 gen(4);
+    std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+    for (const std::size_t m : {1u, 4u, 7u, 30u})
+      for (const std::size_t k : {1u, 8u, 13u, 64u}) {
+        std::vector<double> a(m * k), x(k), y(m + 1, -7.0);
+        for (double& v : a) v = uniform(gen);
+        for (double& v : x) v = uniform(gen);
+        matrix_vector(a.data(), m, k, x.data(), y.data());
+        for (std::size_t i = 0; i < m; ++i) {
+          double want = 0.0;
+          for (std::size_t t = 0; t < k; ++t) want += a[i * k + t] * x[t];
+          EXPECT_NEAR(y[i], want, 1e-12);
+        }
+        EXPECT_EQ(y[m], -7.0);
+      }
+  });
+}
 
 }  // namespace
 }  // namespace rank_rerank::detail
