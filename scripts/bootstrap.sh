@@ -9,7 +9,7 @@ cd "$ROOT"
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   python3 python3-venv python3-dev
-  libhwy-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libhwy-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
   clang libclang-rt-dev
   libomp-dev
