@@ -5,6 +5,8 @@ find_package(PkgConfig REQUIRED)
 # CBLAS for GEMM-shaped work (pooling and diversity similarity matrices). OpenBLAS's CMake
 # package does not export a target, so pkg-config provides one.
 pkg_check_modules(CBLAS REQUIRED IMPORTED_TARGET openblas)
+find_package(nlohmann_json 3 REQUIRED)  # JSON: safetensors headers, config.json, shard indexes
+find_package(CURL REQUIRED)             # Hugging Face Hub downloads
 
 # CUDA is optional: AUTO builds it when a toolkit is found, ON insists, OFF skips it.
 set(RANK_RERANK_HAS_CUDA OFF)
