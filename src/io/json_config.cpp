@@ -23,7 +23,7 @@ namespace {
   std::string shown = v.dump();
   if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
   throw_invalid(config.where() + ": '" + std::string(key) + "' is " +
-                std::string(io::json_type_name(v)) + " " + shown + ", " + std::string(expected) +
+                std::string(io::json_type_name(v)) + " (" + shown + "), " + std::string(expected) +
                 " expected");
 }
 
@@ -95,7 +95,7 @@ JsonConfig::JsonConfig(std::shared_ptr<const Node> node) : node_(std::move(node)
 JsonConfig JsonConfig::parse(std::string_view text, std::string source) {
   auto document = std::make_shared<const json>(io::parse_json(text, source));
   if (!document->is_object())
-    throw_invalid(source + ": holds a JSON " + std::string(io::json_type_name(*document)) +
+    throw_invalid(source + ": holds " + std::string(io::json_type_name(*document)) +
                   ", an object expected");
   auto node = std::make_shared<Node>();
   node->value = document.get();
@@ -120,6 +120,10 @@ std::optional<T> JsonConfig::find(std::string_view key) const {
   const auto it = node_->value->find(key);
   if (it == node_->value->end() || it->is_null()) return std::nullopt;
   std::optional<T> v = Converter<T>::from(*it);
+  if constexpr (std::is_same_v<T, std::int64_t>)
+    if (!v && it->is_number_unsigned())
+      throw_invalid(where() + ": '" + std::string(key) + "' = " + it->dump() +
+                    " does not fit a signed 64-bit integer");
   if (!v) mistyped(*this, key, *it, Converter<T>::expected);
   return v;
 }

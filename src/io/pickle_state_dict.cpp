@@ -234,7 +234,10 @@ class Machine {
     while (true) {
       op_at_ = pos_;
       const unsigned char op = byte();
-      if (op == '.') return pop();
+      if (op == '.') {
+        if (!marks_.empty()) fail("STOP inside an open MARK");
+        return pop();
+      }
       step(op);
     }
   }
@@ -318,8 +321,8 @@ class Machine {
   Value& mutable_container(Kind kind) {
     Value& c = *top();
     if (c.kind != kind)
-      fail(opcode_label(current_op()) + " on a " + std::string(kind_name(c.kind)) + ", a " +
-           std::string(kind_name(kind)) + " expected");
+      fail(opcode_label(current_op()) + " on a value of type " + std::string(kind_name(c.kind)) +
+           ", " + std::string(kind_name(kind)) + " expected");
     if (c.frozen) fail(opcode_label(current_op()) + " on a container already nested in another");
     return c;
   }
@@ -354,7 +357,7 @@ class Machine {
   const Value& arg(const Value& args, std::size_t i, Kind kind, const char* what) const {
     const Value& a = *args.items[i];
     if (a.kind != kind)
-      fail(std::string(what) + " is a " + std::string(kind_name(a.kind)) + ", a " +
+      fail(std::string(what) + " is of type " + std::string(kind_name(a.kind)) + ", " +
            std::string(kind_name(kind)) + " expected");
     return a;
   }
@@ -556,7 +559,7 @@ class Machine {
         const ValuePtr args = pop();
         const ValuePtr callable = pop();
         if (callable->kind != Kind::callable)
-          fail("REDUCE calls a " + std::string(kind_name(callable->kind)) +
+          fail("REDUCE calls a value of type " + std::string(kind_name(callable->kind)) +
                ", not an allowed function");
         if (args->kind != Kind::tuple) fail("REDUCE arguments are not a tuple");
         args->frozen = true;
@@ -567,7 +570,7 @@ class Machine {
         const ValuePtr state = pop();
         state->frozen = true;
         if (top()->kind != Kind::dict)
-          fail("BUILD on a " + std::string(kind_name(top()->kind)) +
+          fail("BUILD on a value of type " + std::string(kind_name(top()->kind)) +
                ": only dict attributes are accepted");
         return;
       }
@@ -614,7 +617,8 @@ std::vector<PickledTensor> read_state_dict_pickle(std::span<const std::byte> pic
   Machine machine(pickle, source);
   const ValuePtr result = machine.run();
   if (result->kind != Kind::dict)
-    throw_invalid(std::string(source) + ": holds a " + std::string(kind_name(result->kind)) +
+    throw_invalid(std::string(source) + ": holds a value of type " +
+                  std::string(kind_name(result->kind)) +
                   ", a state dict (dict of str -> tensor) expected");
   std::vector<PickledTensor> tensors;
   std::set<std::string_view> seen;
@@ -622,10 +626,10 @@ std::vector<PickledTensor> read_state_dict_pickle(std::span<const std::byte> pic
     const Value& key = *result->items[i];
     const Value& value = *result->items[i + 1];
     if (key.kind != Kind::string)
-      throw_invalid(std::string(source) + ": state dict key is a " +
-                    std::string(kind_name(key.kind)) + ", a str expected");
+      throw_invalid(std::string(source) + ": state dict key is of type " +
+                    std::string(kind_name(key.kind)) + ", str expected");
     if (value.kind != Kind::tensor)
-      throw_invalid(std::string(source) + ": entry '" + key.text + "' is a " +
+      throw_invalid(std::string(source) + ": entry '" + key.text + "' is of type " +
                     std::string(kind_name(value.kind)) +
                     ", not a tensor: only state dicts of tensors are read");
     if (!seen.insert(key.text).second)

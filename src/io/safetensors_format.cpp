@@ -35,13 +35,13 @@ class HeaderReader {
     if (value.is_number_integer())
       fail_tensor(name, std::string(field) + " value " + std::to_string(value.get<std::int64_t>()) +
                             " is negative");
-    fail_tensor(name, std::string(field) + " holds a " + std::string(json_type_name(value)) +
+    fail_tensor(name, std::string(field) + " holds " + std::string(json_type_name(value)) +
                           ", a non-negative integer expected");
   }
 
   SafetensorsEntry entry(const std::string& name, const json& info) const {
     if (!info.is_object())
-      fail_tensor(name, "header entry is a " + std::string(json_type_name(info)) +
+      fail_tensor(name, "header entry is " + std::string(json_type_name(info)) +
                             ", an object {dtype, shape, data_offsets} expected");
     SafetensorsEntry e;
     e.name = name;
@@ -50,7 +50,7 @@ class HeaderReader {
     if (dtype == info.end()) fail_tensor(name, "missing 'dtype'");
     if (!dtype->is_string())
       fail_tensor(name,
-                  "'dtype' is a " + std::string(json_type_name(*dtype)) + ", a string expected");
+                  "'dtype' is " + std::string(json_type_name(*dtype)) + ", a string expected");
     const auto parsed = weight_dtype_from_name(dtype->get_ref<const std::string&>());
     if (!parsed)
       fail_tensor(name, "unknown dtype '" + dtype->get<std::string>() + "' (expected one of " +
@@ -61,7 +61,7 @@ class HeaderReader {
     if (shape == info.end()) fail_tensor(name, "missing 'shape'");
     if (!shape->is_array())
       fail_tensor(name,
-                  "'shape' is a " + std::string(json_type_name(*shape)) + ", an array expected");
+                  "'shape' is " + std::string(json_type_name(*shape)) + ", an array expected");
     constexpr auto kMaxDim = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     for (const json& d : *shape)
       e.shape.push_back(static_cast<std::int64_t>(unsigned_value(d, name, "shape", kMaxDim)));
@@ -107,10 +107,10 @@ class HeaderReader {
   void read_metadata(const json& value, SafetensorsLayout& layout) const {
     if (value.is_null()) return;
     if (!value.is_object())
-      fail("__metadata__ is a " + std::string(json_type_name(value)) + ", an object expected");
+      fail("__metadata__ is " + std::string(json_type_name(value)) + ", an object expected");
     for (const auto& [key, v] : value.items()) {
       if (!v.is_string())
-        fail("__metadata__['" + key + "'] is a " + std::string(json_type_name(v)) +
+        fail("__metadata__['" + key + "'] is " + std::string(json_type_name(v)) +
              ", a string expected");
       layout.metadata.emplace(key, v.get<std::string>());
     }
@@ -174,7 +174,7 @@ SafetensorsLayout parse_safetensors(std::span<const std::byte> file, std::string
                               static_cast<std::size_t>(header_size));
   const json header = parse_json_strict(text, std::string(source) + " header");
   if (!header.is_object())
-    reader.fail("header is a JSON " + std::string(json_type_name(header)) + ", an object expected");
+    reader.fail("header is " + std::string(json_type_name(header)) + ", an object expected");
 
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__")

@@ -51,8 +51,25 @@ nlohmann::json parse_json(std::string_view text, std::string_view what) {
 }
 
 std::string_view json_type_name(const nlohmann::json& value) noexcept {
-  if (value.is_number_integer()) return "integer";
-  return value.type_name();
+  switch (value.type()) {
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    case nlohmann::json::value_t::string:
+      return "a string";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+      return "an integer";
+    case nlohmann::json::value_t::number_float:
+      return "a number";
+    default:
+      return "a binary value";
+  }
 }
 
 }  // namespace rank_rerank::io

@@ -17,7 +17,8 @@ nlohmann::json parse_json_strict(std::string_view text, std::string_view what);
 // Throws Error naming `what` and the position on malformed text.
 nlohmann::json parse_json(std::string_view text, std::string_view what);
 
-// "string", "number", ...: the JSON type of `value`, for error messages.
+// "a string", "an integer", "a number", ...: the JSON type of `value` with its article, for
+// error messages.
 std::string_view json_type_name(const nlohmann::json& value) noexcept;
 
 }  // namespace rank_rerank::io

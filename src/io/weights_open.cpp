@@ -100,7 +100,7 @@ Weights Weights::open_sharded(const fs::path& index_path,
   std::map<std::string, std::vector<std::string>> shards;
   for (const auto& [tensor, shard] : map->items()) {
     if (!shard.is_string())
-      throw_invalid(index + ": weight_map['" + tensor + "'] is a " +
+      throw_invalid(index + ": weight_map['" + tensor + "'] is " +
                     std::string(io::json_type_name(shard)) + ", a file name expected");
     check_shard_name(index, tensor, shard.get<std::string>());
     shards[shard.get<std::string>()].push_back(tensor);
