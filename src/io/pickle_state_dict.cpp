@@ -1,124 +1,15 @@
 #include "io/pickle_state_dict.hpp"
 
-#include <array>
 #include <memory>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "io/pickle_vocabulary.hpp"
 #include "rank_rerank/error.hpp"
 
 namespace rank_rerank::io {
 namespace {
-
-// Every pickle opcode (protocols 0-5) by byte, so refusals can name what they refuse.
-constexpr std::array<std::pair<unsigned char, std::string_view>, 68> kOpcodeNames{{
-    {'(', "MARK"},
-    {'.', "STOP"},
-    {'0', "POP"},
-    {'1', "POP_MARK"},
-    {'2', "DUP"},
-    {'F', "FLOAT"},
-    {'I', "INT"},
-    {'J', "BININT"},
-    {'K', "BININT1"},
-    {'L', "LONG"},
-    {'M', "BININT2"},
-    {'N', "NONE"},
-    {'P', "PERSID"},
-    {'Q', "BINPERSID"},
-    {'R', "REDUCE"},
-    {'S', "STRING"},
-    {'T', "BINSTRING"},
-    {'U', "SHORT_BINSTRING"},
-    {'V', "UNICODE"},
-    {'X', "BINUNICODE"},
-    {'a', "APPEND"},
-    {'b', "BUILD"},
-    {'c', "GLOBAL"},
-    {'d', "DICT"},
-    {'}', "EMPTY_DICT"},
-    {'e', "APPENDS"},
-    {'g', "GET"},
-    {'h', "BINGET"},
-    {'i', "INST"},
-    {'j', "LONG_BINGET"},
-    {'l', "LIST"},
-    {']', "EMPTY_LIST"},
-    {'o', "OBJ"},
-    {'p', "PUT"},
-    {'q', "BINPUT"},
-    {'r', "LONG_BINPUT"},
-    {'s', "SETITEM"},
-    {'t', "TUPLE"},
-    {')', "EMPTY_TUPLE"},
-    {'u', "SETITEMS"},
-    {'G', "BINFLOAT"},
-    {0x80, "PROTO"},
-    {0x81, "NEWOBJ"},
-    {0x82, "EXT1"},
-    {0x83, "EXT2"},
-    {0x84, "EXT4"},
-    {0x85, "TUPLE1"},
-    {0x86, "TUPLE2"},
-    {0x87, "TUPLE3"},
-    {0x88, "NEWTRUE"},
-    {0x89, "NEWFALSE"},
-    {0x8a, "LONG1"},
-    {0x8b, "LONG4"},
-    {'B', "BINBYTES"},
-    {'C', "SHORT_BINBYTES"},
-    {0x8c, "SHORT_BINUNICODE"},
-    {0x8d, "BINUNICODE8"},
-    {0x8e, "BINBYTES8"},
-    {0x8f, "EMPTY_SET"},
-    {0x90, "ADDITEMS"},
-    {0x91, "FROZENSET"},
-    {0x92, "NEWOBJ_EX"},
-    {0x93, "STACK_GLOBAL"},
-    {0x94, "MEMOIZE"},
-    {0x95, "FRAME"},
-    {0x96, "BYTEARRAY8"},
-    {0x97, "NEXT_BUFFER"},
-    {0x98, "READONLY_BUFFER"},
-}};
-
-std::string opcode_label(unsigned char op) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string label = "0x";
-  label += kHex[op >> 4];
-  label += kHex[op & 0xf];
-  for (const auto& [code, name] : kOpcodeNames)
-    if (code == op) return std::string(name) + " (" + label + ")";
-  return "unknown opcode " + label;
-}
-
-// The torch storage types a state dict's persistent ids name, and their element types.
-constexpr std::array<std::pair<std::string_view, WeightDType>, 10> kStorageTypes{{
-    {"torch.FloatStorage", WeightDType::f32},
-    {"torch.HalfStorage", WeightDType::f16},
-    {"torch.BFloat16Storage", WeightDType::bf16},
-    {"torch.DoubleStorage", WeightDType::f64},
-    {"torch.LongStorage", WeightDType::i64},
-    {"torch.IntStorage", WeightDType::i32},
-    {"torch.ShortStorage", WeightDType::i16},
-    {"torch.CharStorage", WeightDType::i8},
-    {"torch.ByteStorage", WeightDType::u8},
-    {"torch.BoolStorage", WeightDType::boolean},
-}};
-
-enum class Callable {
-  ordered_dict,
-  rebuild_tensor_v2,
-  rebuild_parameter,
-  rebuild_parameter_with_state
-};
-constexpr std::array<std::pair<std::string_view, Callable>, 4> kCallables{{
-    {"collections.OrderedDict", Callable::ordered_dict},
-    {"torch._utils._rebuild_tensor_v2", Callable::rebuild_tensor_v2},
-    {"torch._utils._rebuild_parameter", Callable::rebuild_parameter},
-    {"torch._utils._rebuild_parameter_with_state", Callable::rebuild_parameter_with_state},
-}};
 
 // Nesting deeper than this is not a state dict; the bound also keeps destruction shallow.
 constexpr int kMaxDepth = 64;
@@ -180,7 +71,7 @@ struct Value {
   std::int64_t integer = 0;     // int, bool
   std::string text;             // str
   std::vector<ValuePtr> items;  // tuple, list; dict as key, value, key, value, ...
-  Callable callable = Callable::ordered_dict;
+  PickleCallable callable = PickleCallable::ordered_dict;
   PickledTensor tensor;  // storage: storage_key, dtype, storage_numel; tensor: all fields
 };
 
@@ -335,20 +226,18 @@ class Machine {
   // ---- globals and calls ----
   ValuePtr global(const std::string& module, const std::string& name) {
     const std::string qualified = module + "." + name;
-    for (const auto& [n, callable] : kCallables)
-      if (n == qualified) {
-        ValuePtr v = make(Kind::callable);
-        v->callable = callable;
-        v->text = qualified;
-        return v;
-      }
-    for (const auto& [n, dtype] : kStorageTypes)
-      if (n == qualified) {
-        ValuePtr v = make(Kind::storage_type);
-        v->tensor.dtype = dtype;
-        v->text = qualified;
-        return v;
-      }
+    if (const std::optional<PickleCallable> callable = allowed_callable(qualified)) {
+      ValuePtr v = make(Kind::callable);
+      v->callable = *callable;
+      v->text = qualified;
+      return v;
+    }
+    if (const std::optional<WeightDType> dtype = torch_storage_dtype(qualified)) {
+      ValuePtr v = make(Kind::storage_type);
+      v->tensor.dtype = *dtype;
+      v->text = qualified;
+      return v;
+    }
     fail("global '" + qualified +
          "' is not allowed: only collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
          "torch._utils._rebuild_parameter(_with_state) and torch.*Storage types are accepted");
@@ -375,10 +264,10 @@ class Machine {
   ValuePtr call(const Value& callable, const Value& args) {
     const std::size_t n = args.items.size();
     switch (callable.callable) {
-      case Callable::ordered_dict:
+      case PickleCallable::ordered_dict:
         if (n != 0) fail("collections.OrderedDict called with arguments");
         return make(Kind::dict);
-      case Callable::rebuild_tensor_v2: {
+      case PickleCallable::rebuild_tensor_v2: {
         if (n != 6 && n != 7)
           fail("_rebuild_tensor_v2 expects 6 or 7 arguments, got " + std::to_string(n));
         ValuePtr t = make(Kind::tensor);
@@ -393,9 +282,9 @@ class Machine {
                " dimensions but stride " + std::to_string(t->tensor.stride.size()));
         return t;
       }
-      case Callable::rebuild_parameter:
-      case Callable::rebuild_parameter_with_state: {
-        const std::size_t expected = callable.callable == Callable::rebuild_parameter ? 3 : 4;
+      case PickleCallable::rebuild_parameter:
+      case PickleCallable::rebuild_parameter_with_state: {
+        const std::size_t expected = callable.callable == PickleCallable::rebuild_parameter ? 3 : 4;
         if (n != expected)
           fail(callable.text + " expects " + std::to_string(expected) + " arguments, got " +
                std::to_string(n));
