@@ -4,6 +4,8 @@ find_package(OpenMP REQUIRED)       # threads across documents
 # No BLAS yet: the scoring core's GEMM-shaped work (MaxSim tiles, pooling and diversity
 # similarity matrices) runs in fused Highway kernels, so no similarity matrix is written and
 # read back, and a pthreads BLAS called from OpenMP workers would oversubscribe the cores.
+find_package(nlohmann_json 3 REQUIRED)  # JSON: safetensors headers, config.json, shard indexes
+find_package(CURL REQUIRED)             # Hugging Face Hub downloads
 
 # CUDA is optional: AUTO builds it when a toolkit is found, ON insists, OFF skips it.
 set(RANK_RERANK_HAS_CUDA OFF)

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev
   libhwy-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
+  libcurl4-openssl-dev
   clang libclang-rt-dev
   libomp-dev
 )

@@ -12,5 +12,6 @@ void bind_vectors(nanobind::module_& m);
 void bind_pooling(nanobind::module_& m);
 void bind_diversity(nanobind::module_& m);
 void bind_fusion(nanobind::module_& m);
+void bind_io(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

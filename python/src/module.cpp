@@ -24,4 +24,5 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_pooling(m);
   rank_rerank::python::bind_diversity(m);
   rank_rerank::python::bind_fusion(m);
+  rank_rerank::python::bind_io(m);
 }
