@@ -24,7 +24,6 @@ namespace {
 std::atomic<bool> g_native_enabled{true};
 std::atomic<std::size_t> g_rows_per_call{kMaxRowsPerKernelCall};
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // The int8 kernel accumulates 255 * 127 per dimension in int32.
