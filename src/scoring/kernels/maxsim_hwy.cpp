@@ -52,9 +52,10 @@ void DecodeRow(const TokenMatrix& doc, std::size_t r, float* HWY_RESTRICT out) {
     case DType::f16: {
       const hn::Rebind<hwy::float16_t, DF> dh;
       const auto* src = reinterpret_cast<const hwy::float16_t*>(row);
-      // Highway 1.0.3's scalar PromoteTo turns f16 inf / NaN into finite numbers, so the scalar
-      // target (one lane anyway) converts with f16_to_float below.
-      for (; HWY_TARGET != HWY_SCALAR && k + lanes <= dim; k += lanes)
+      // Highway 1.0.3's software PromoteTo (SCALAR, EMU128) turns f16 inf / NaN into finite
+      // numbers, so those targets convert with f16_to_float below; hardware ones (F16C) are exact.
+      constexpr bool kHardwareHalf = HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128;
+      for (; kHardwareHalf && k + lanes <= dim; k += lanes)
         hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, src + k)), d, out + k);
       for (; k < dim; ++k) {
         std::uint16_t h;
