@@ -52,11 +52,14 @@ def build_corpus(rng: np.random.Generator):
         picks = concepts[topic, rng.integers(0, CONCEPTS_PER_TOPIC, n)]
         return picks + 0.6 * unit_rows(rng.standard_normal((n, DIM)))
 
-    docs, doc_topics = [], []
+    # Documents differ in how much of them is about their main topic (their "focus"), so a
+    # good ranking of one topic's documents follows their focus.
+    docs, doc_topics, doc_focus = [], [], []
     for _ in range(N_DOCS):
         main, second = rng.choice(len(TOPICS), 2, replace=False)
         n = int(rng.integers(60, 301))
-        n_main, n_second = int(n * 0.6), int(n * 0.2)
+        focus = float(rng.uniform(0.1, 0.8))
+        n_main, n_second = max(int(n * focus), 1), int(n * 0.2)
         rows = np.concatenate([
             sample_tokens(main, n_main),
             sample_tokens(second, n_second),
@@ -64,8 +67,9 @@ def build_corpus(rng: np.random.Generator):
         ])
         docs.append(unit_rows(rows[rng.permutation(n)]))
         doc_topics.append(int(main))
+        doc_focus.append(n_main / n)
     queries = [unit_rows(sample_tokens(t, QUERY_TOKENS)) for t in range(len(TOPICS))]
-    return queries, docs, np.array(doc_topics)
+    return queries, docs, np.array(doc_topics), np.array(doc_focus)
 
 
 def median_ms(fn, repeats: int = 7) -> float:
@@ -80,7 +84,7 @@ def median_ms(fn, repeats: int = 7) -> float:
 
 def main() -> None:
     rng = np.random.default_rng(7)
-    queries, docs, doc_topics = build_corpus(rng)
+    queries, docs, doc_topics, doc_focus = build_corpus(rng)
     tokens = np.concatenate(docs)
     offsets = np.zeros(len(docs) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(d) for d in docs])
@@ -103,8 +107,12 @@ def main() -> None:
         ranked = cand[order]
         correct = int((doc_topics[ranked] == t).sum())
         hits += correct
-        shown = ", ".join(f"doc {d} ({TOPICS[doc_topics[d]]}) {s:.2f}" for d, s in zip(ranked, best))
-        print(f"  query '{TOPICS[t]}': {correct}/5 on topic | {shown}")
+        on_topic = cand[doc_topics[cand] == t]
+        best_focus = np.sort(doc_focus[on_topic])[::-1][:5]
+        shown = ", ".join(f"doc {d} ({TOPICS[doc_topics[d]]}, focus {doc_focus[d]:.0%}) {s:.2f}"
+                          for d, s in zip(ranked, best))
+        print(f"  query '{TOPICS[t]}': {correct}/5 on topic, top-5 focus "
+              f"{doc_focus[ranked].mean():.0%} (best possible {best_focus.mean():.0%})\n    {shown}")
     print(f"  precision@5 over all queries: {hits / (5 * len(TOPICS)):.2f}")
 
     query = queries[0]
