@@ -204,8 +204,8 @@ BENCHMARK_CAPTURE(BM_MaxSim, f32_argmax_token_best, DType::f32, Mode::best, DTyp
     ->Unit(benchmark::kMillisecond);
 
 // Scaling: every thread scores the whole corpus with its own PreparedQuery. Google Benchmark
-// reports GFLOPs as the per-thread average (the total is threads x GFLOPs); equal real time per
-// iteration for 1 and 2 threads means perfect scaling.
+// divides the wall time by the iterations of all threads together and sums the GFLOPs counter
+// over threads, so perfect scaling halves the time and doubles GFLOPs from 1 to 2 threads.
 BENCHMARK_CAPTURE(BM_MaxSim, f32_threads, DType::f32, Mode::best, DType::f32)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()

@@ -38,7 +38,7 @@ bool all_finite(const float* x, std::size_t n) {
 KernelPath choose_path(DType query, DType doc, std::size_t dim, bool query_finite) {
   if (query == DType::bit) return KernelPath::highway_bits;
   const bool native = g_native_enabled.load(std::memory_order_relaxed);
-  if (native && doc == DType::bf16 && native_bf16_available()) return KernelPath::native_bf16;
+  if (native && doc == DType::bf16 && native_bf16_preferred()) return KernelPath::native_bf16;
   // int8 cannot represent a non-finite query; the float path then gives the exact NaN / inf.
   if (native && doc == DType::i8 && query_finite && dim <= kMaxInt8Dim && native_int8_available())
     return KernelPath::native_int8;

@@ -204,7 +204,7 @@ TEST_P(MaxSimKernel, NativePathsAreChosenWhereAvailable) {
   const auto bf16 = rr::detail::kernel_path(rr::detail::PreparedQuery(query, DType::bf16, false));
   const auto i8 = rr::detail::kernel_path(rr::detail::PreparedQuery(query, DType::i8, false));
   EXPECT_EQ(bf16 == rr::detail::KernelPath::native_bf16,
-            native && rr::detail::native_bf16_available());
+            native && rr::detail::native_bf16_preferred());
   EXPECT_EQ(i8 == rr::detail::KernelPath::native_int8,
             native && rr::detail::native_int8_available());
   if (native && !rr::detail::native_int8_available()) GTEST_SKIP() << "CPU without AVX-512 VNNI";
