@@ -11,6 +11,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev
   libhwy-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
+  libsimdjson-dev libpcre2-dev
   clang libclang-rt-dev
 )
 

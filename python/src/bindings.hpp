@@ -6,5 +6,6 @@
 namespace rank_rerank::python {
 
 void bind_core(nanobind::module_& m);
+void bind_tokenizer(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

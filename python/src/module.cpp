@@ -18,4 +18,5 @@ NB_MODULE(_core, m) {
     }
   });
   rank_rerank::python::bind_core(m);
+  rank_rerank::python::bind_tokenizer(m);
 }
