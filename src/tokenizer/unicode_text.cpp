@@ -105,8 +105,10 @@ bool is_white_space(char32_t c) {
 
 bool is_other(char32_t c) {
   const auto k = category(c);
+  // Unassigned code points (Cn) are not "other" for `tokenizers` (its category tables list only
+  // assigned characters), so they are kept.
   return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CS ||
-         k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CN;
+         k == UTF8PROC_CATEGORY_CO;
 }
 
 bool is_nonspacing_mark(char32_t c) { return c >= 0x300 && category(c) == UTF8PROC_CATEGORY_MN; }
