@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tokenizer/loaders.hpp"
+#include "tokenizer/regex.hpp"
 #include "tokenizer/unicode_text.hpp"
 
 namespace rank_rerank::tok {
@@ -201,14 +202,16 @@ class Strip final : public Normalizer {
 
 class Replace final : public Normalizer {
  public:
-  Replace(std::string pattern, std::string content)
-      : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  Replace(std::string pattern, std::shared_ptr<Regex> regex, std::string content)
+      : pattern_(std::move(pattern)), regex_(std::move(regex)), content_(std::move(content)) {}
   void normalize(NormalizedString& s) const override {
-    s.replace(find_literal_matches(s.get(), pattern_), content_);
+    s.replace(regex_ ? regex_->pieces(s.get()) : find_literal_matches(s.get(), pattern_), content_);
   }
 
  private:
-  std::string pattern_, content_;
+  std::string pattern_;
+  std::shared_ptr<Regex> regex_;
+  std::string content_;
 };
 
 class Prepend final : public Normalizer {
@@ -262,8 +265,11 @@ std::unique_ptr<Normalizer> load_normalizer(Json obj) {
   if (type == "Precompiled") return load_precompiled(f);
   if (type == "Replace") {
     const Fields pattern(f.at("pattern"), f.where() + " pattern");
-    if (!pattern.has("String")) pattern.fail("Regex", "is not supported (only String patterns)");
-    return std::make_unique<Replace>(pattern.str("String"), f.str("content"));
+    if (pattern.has("Regex")) {
+      return std::make_unique<Replace>("", std::make_shared<Regex>(pattern.str("Regex"), pattern),
+                                       f.str("content"));
+    }
+    return std::make_unique<Replace>(pattern.str("String"), nullptr, f.str("content"));
   }
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Normalizer>> parts;

@@ -1,9 +1,6 @@
-// Pre-tokenizers of tokenizer.json. Split's regex patterns use PCRE2 with UTF and UCP, so \p{L},
-// \s and \w follow Unicode properties as Oniguruma does in `tokenizers`.
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
+// Pre-tokenizers of tokenizer.json.
 #include "tokenizer/loaders.hpp"
+#include "tokenizer/regex.hpp"
 #include "tokenizer/unicode_text.hpp"
 
 namespace rank_rerank::tok {
@@ -132,19 +129,14 @@ class ByteLevelPre final : public PreTokenizer {
   bool prefix_, regex_;
 };
 
-struct Pcre2Code {
-  pcre2_code* code = nullptr;
-  ~Pcre2Code() { pcre2_code_free(code); }
-};
-
 class SplitPre final : public PreTokenizer {
  public:
-  SplitPre(std::string literal, std::shared_ptr<Pcre2Code> regex, SplitBehavior how, bool invert)
+  SplitPre(std::string literal, std::shared_ptr<Regex> regex, SplitBehavior how, bool invert)
       : literal_(std::move(literal)), regex_(std::move(regex)), how_(how), invert_(invert) {}
   void pre_tokenize(std::vector<Split>& splits) const override {
     split_each(splits, [&](const NormalizedString& n) {
       std::vector<Piece> pieces =
-          regex_ ? regex_pieces(n.get()) : find_literal_matches(n.get(), literal_);
+          regex_ ? regex_->pieces(n.get()) : find_literal_matches(n.get(), literal_);
       if (invert_)
         for (Piece& p : pieces) p.is_match = !p.is_match;
       return n.split(pieces, how_);
@@ -152,33 +144,8 @@ class SplitPre final : public PreTokenizer {
   }
 
  private:
-  std::vector<Piece> regex_pieces(const std::string& s) const {
-    std::vector<Piece> pieces;
-    pcre2_match_data* md = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
-    std::size_t last = 0, pos = 0;
-    while (pos <= s.size()) {
-      const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(),
-                                 pos, 0, md, nullptr);
-      if (rc < 0) break;
-      const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
-      const std::size_t start = ov[0], end = ov[1];
-      if (start == end) {
-        // Empty matches split nothing; step over one character.
-        if (pos >= s.size()) break;
-        pos += utf8_length_from_lead(static_cast<unsigned char>(s[pos]));
-        continue;
-      }
-      if (last < start) pieces.push_back({last, start, false});
-      pieces.push_back({start, end, true});
-      last = pos = end;
-    }
-    pcre2_match_data_free(md);
-    if (last < s.size()) pieces.push_back({last, s.size(), false});
-    return pieces;
-  }
-
   std::string literal_;
-  std::shared_ptr<Pcre2Code> regex_;
+  std::shared_ptr<Regex> regex_;
   SplitBehavior how_;
   bool invert_;
 };
@@ -194,17 +161,6 @@ class PreSequence final : public PreTokenizer {
  private:
   std::vector<std::unique_ptr<PreTokenizer>> parts_;
 };
-
-std::shared_ptr<Pcre2Code> compile_regex(const std::string& pattern, const Fields& f) {
-  int err = 0;
-  PCRE2_SIZE err_at = 0;
-  auto code = std::make_shared<Pcre2Code>();
-  code->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                             PCRE2_UTF | PCRE2_UCP, &err, &err_at, nullptr);
-  if (!code->code) f.fail("pattern", "is a regex PCRE2 cannot compile: " + pattern);
-  pcre2_jit_compile(code->code, PCRE2_JIT_COMPLETE);
-  return code;
-}
 
 }  // namespace
 
@@ -247,10 +203,10 @@ std::unique_ptr<PreTokenizer> load_pre_tokenizer(Json obj) {
                                           f.boolean_or("use_regex", true));
   if (type == "Split") {
     const Fields pattern(f.at("pattern"), f.where() + " pattern");
-    std::shared_ptr<Pcre2Code> regex;
+    std::shared_ptr<Regex> regex;
     std::string literal;
     if (pattern.has("Regex")) {
-      regex = compile_regex(pattern.str("Regex"), pattern);
+      regex = std::make_shared<Regex>(pattern.str("Regex"), pattern);
     } else {
       literal = pattern.str("String");
     }
