@@ -31,6 +31,43 @@ nb::dict encoding_dict(Encoding&& e) {
   return d;
 }
 
+// The batch as 2-D arrays (rows padded with zeros up to the longest) plus each row's length, so
+// the cost per text stays in C++.
+nb::dict batch_dict(const std::vector<Encoding>& out) {
+  std::size_t width = 0;
+  for (const Encoding& e : out) width = std::max(width, e.size());
+  const std::size_t n = out.size();
+  std::vector<std::int32_t> ids(n * width, 0), types(n * width, 0), mask(n * width, 0),
+      special(n * width, 0), words(n * width, -1);
+  std::vector<std::int64_t> offsets(n * width * 2, 0), lengths(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const Encoding& e = out[r];
+    lengths[r] = static_cast<std::int64_t>(e.size());
+    std::copy(e.ids.begin(), e.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(r * width));
+    std::copy(e.type_ids.begin(), e.type_ids.end(),
+              types.begin() + static_cast<std::ptrdiff_t>(r * width));
+    std::copy(e.attention_mask.begin(), e.attention_mask.end(),
+              mask.begin() + static_cast<std::ptrdiff_t>(r * width));
+    std::copy(e.special_tokens_mask.begin(), e.special_tokens_mask.end(),
+              special.begin() + static_cast<std::ptrdiff_t>(r * width));
+    std::copy(e.word_ids.begin(), e.word_ids.end(),
+              words.begin() + static_cast<std::ptrdiff_t>(r * width));
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      offsets[(r * width + k) * 2] = e.offsets[k].first;
+      offsets[(r * width + k) * 2 + 1] = e.offsets[k].second;
+    }
+  }
+  nb::dict d;
+  d["ids"] = to_numpy(std::move(ids), {n, width});
+  d["type_ids"] = to_numpy(std::move(types), {n, width});
+  d["attention_mask"] = to_numpy(std::move(mask), {n, width});
+  d["special_tokens_mask"] = to_numpy(std::move(special), {n, width});
+  d["word_ids"] = to_numpy(std::move(words), {n, width});
+  d["offsets"] = to_numpy(std::move(offsets), {n, width, 2});
+  d["lengths"] = to_numpy(std::move(lengths));
+  return d;
+}
+
 EncodeOptions make_options(bool add_special_tokens, std::optional<std::size_t> max_length,
                            const std::string& strategy, bool pad,
                            std::optional<std::size_t> pad_length, std::size_t pad_to_multiple_of,
@@ -107,15 +144,14 @@ void bind_tokenizer(nb::module_& m) {
               if (pairs) pv.assign(pairs->begin(), pairs->end());
               out = t.encode_batch(tv, pv, o);
             }
-            nb::list result;
-            for (Encoding& e : out) result.append(encoding_dict(std::move(e)));
-            return result;
+            return batch_dict(out);
           },
           nb::arg("texts"), nb::arg("pairs") = nb::none(), nb::arg("add_special_tokens") = true,
           nb::arg("max_length") = nb::none(), nb::arg("truncation_strategy") = "longest_first",
           nb::arg("padding") = false, nb::arg("pad_length") = nb::none(),
           nb::arg("pad_to_multiple_of") = 0, nb::arg("num_threads") = 0,
-          "Encode many texts (optionally pairs) across threads; one dict of numpy arrays per text.")
+          "Encode many texts (optionally pairs) across threads. Returns a dict of 2-D numpy arrays "
+          "(rows zero-filled past each length; offsets shape (n, L, 2)) and `lengths`.")
       .def("decode", &Tokenizer::decode, nb::arg("ids"), nb::arg("skip_special_tokens") = true)
       .def("token_to_id", &Tokenizer::token_to_id, nb::arg("token"))
       .def_prop_ro("vocab_size", &Tokenizer::vocab_size);

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <queue>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include "tokenizer/loaders.hpp"
 #include "tokenizer/unicode_text.hpp"
