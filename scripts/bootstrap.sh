@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
   libsimdjson-dev libpcre2-dev
   clang libclang-rt-dev
+  libomp-dev
 )
 
 missing_packages() {

@@ -6,3 +6,4 @@ bash "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 ctest --preset release -j "$(nproc)"
 .venv/bin/python -m pytest -q tests/python
+bash scripts/run-fuzz.sh

@@ -57,6 +57,11 @@ void maxsim_packed(const TokenMatrix& query, const PackedTokens& docs, std::span
 std::vector<float> maxsim_packed(const TokenMatrix& query, const PackedTokens& docs,
                                  const MaxSimOptions& options = {});
 
+// One query vs documents stored separately (for example a Python list of arrays), scored in
+// place without packing them first. Every document must have the same dtype and dim.
+std::vector<float> maxsim_batch(const TokenMatrix& query, std::span<const TokenMatrix> docs,
+                                const MaxSimOptions& options = {});
+
 // One query vs a padded batch of documents.
 std::vector<float> maxsim_padded(const TokenMatrix& query, const PaddedTokens& docs,
                                  const MaxSimOptions& options = {});

@@ -6,6 +6,9 @@
 namespace rank_rerank::python {
 
 void bind_core(nanobind::module_& m);
+void bind_maxsim(nanobind::module_& m);
+void bind_quantize(nanobind::module_& m);
+void bind_vectors(nanobind::module_& m);
 void bind_tokenizer(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

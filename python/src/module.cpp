@@ -12,11 +12,14 @@ NB_MODULE(_core, m) {
     try {
       std::rethrow_exception(p);
     } catch (const rank_rerank::Error& e) {
-      PyErr_SetString(
-          e.kind() == rank_rerank::ErrorKind::invalid_argument ? PyExc_ValueError : PyExc_RuntimeError,
-          e.what());
+      PyErr_SetString(e.kind() == rank_rerank::ErrorKind::invalid_argument ? PyExc_ValueError
+                                                                           : PyExc_RuntimeError,
+                      e.what());
     }
   });
   rank_rerank::python::bind_core(m);
+  rank_rerank::python::bind_maxsim(m);
+  rank_rerank::python::bind_quantize(m);
+  rank_rerank::python::bind_vectors(m);
   rank_rerank::python::bind_tokenizer(m);
 }

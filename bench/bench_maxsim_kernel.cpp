@@ -1,0 +1,208 @@
+// Single-thread throughput of the MaxSim kernels on the shape: a 32 x 128 float32
+// query against 1,000 documents of 128..1,536 tokens, per document dtype and kernel family,
+// plus a pure-FMA loop that measures the core's float32 FMA peak for the same targets.
+//
+//   taskset -c 1 build/release/bench/bench_maxsim_kernel --benchmark_repetitions=5
+//
+// Counter GFLOPs: 2 * query rows * dim * document tokens per second (the float32-equivalent
+// work, whatever the storage dtype), comparable with the PeakFma counter.
+
+#undef HWY_TARGET_INCLUDE
+// Resolved against the src/ include directory that every bench program gets.
+#define HWY_TARGET_INCLUDE "../bench/bench_maxsim_kernel.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace bench_maxsim::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Runs `iterations` rounds of 12 independent FMA chains (more than latency x throughput on
+// current cores) and returns the number of float32 lanes per vector.
+HWY_NOINLINE std::size_t FmaLoop(std::size_t iterations, float* sink) {
+  const hn::ScalableTag<float> d;
+  constexpr int kChains = 12;
+  hn::Vec<decltype(d)> acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = hn::Set(d, 1e-3f * static_cast<float>(j));
+  const auto a = hn::Set(d, 0.999f), b = hn::Set(d, 1e-6f);
+  for (std::size_t i = 0; i < iterations; ++i) {
+    for (int j = 0; j < kChains; ++j) acc[j] = hn::MulAdd(acc[j], a, b);
+  }
+  for (int j = 1; j < kChains; ++j) acc[0] = hn::Add(acc[0], acc[j]);
+  *sink = hn::GetLane(acc[0]);
+  return hn::Lanes(d) * kChains;
+}
+
+}  // namespace bench_maxsim::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rank_rerank/quantize.hpp"
+#include "rank_rerank/tensor.hpp"
+#include "scoring/maxsim_kernel.hpp"
+#include "scoring/maxsim_kernel_testing.hpp"
+
+namespace bench_maxsim {
+
+HWY_EXPORT(FmaLoop);
+
+namespace rr = rank_rerank;
+using rr::DType;
+
+constexpr std::size_t kQueryRows = 32;
+constexpr std::size_t kDim = 128;
+constexpr std::size_t kDocs = 1000;
+
+// The corpus in one dtype at a time (float32 alone is 430 MB).
+struct Corpus {
+  DType dtype = DType::f32;
+  std::vector<std::int64_t> offsets;
+  rr::QuantizedTokens tokens;
+};
+
+std::vector<float> random_unit_rows(std::size_t rows, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(rows * kDim);
+  for (float& v : x) v = normal(rng);
+  for (std::size_t r = 0; r < rows; ++r) {
+    float n2 = 0;
+    for (std::size_t k = 0; k < kDim; ++k) n2 += x[r * kDim + k] * x[r * kDim + k];
+    for (std::size_t k = 0; k < kDim; ++k) x[r * kDim + k] /= std::sqrt(n2);
+  }
+  return x;
+}
+
+const Corpus& corpus(DType dtype) {
+  static std::mutex mutex;
+  const std::lock_guard<std::mutex> lock(mutex);
+  static std::unique_ptr<Corpus> current;
+  if (current && current->dtype == dtype) return *current;
+  current.reset();
+  auto c = std::make_unique<Corpus>();
+  c->dtype = dtype;
+  std::mt19937 rng(123);
+  std::uniform_int_distribution<std::int64_t> length(128, 1536);
+  c->offsets.push_back(0);
+  for (std::size_t i = 0; i < kDocs; ++i) c->offsets.push_back(c->offsets.back() + length(rng));
+  const auto rows = static_cast<std::size_t>(c->offsets.back());
+  const std::vector<float> x = random_unit_rows(rows, rng);
+  c->tokens = rr::quantize(rr::MatrixView{x.data(), rows, kDim}, dtype);
+  current = std::move(c);
+  return *current;
+}
+
+const std::vector<float>& query() {
+  static const std::vector<float> q = [] {
+    std::mt19937 rng(7);
+    return random_unit_rows(kQueryRows, rng);
+  }();
+  return q;
+}
+
+// How to run: the library's choice, the Highway path on the best target, or forced AVX2.
+enum class Mode { best, highway, avx2 };
+
+void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtype) {
+  if (mode == Mode::avx2 && !(hwy::SupportedTargets() & HWY_AVX2)) {
+    state.SkipWithError("CPU without AVX2");
+    return;
+  }
+  // Global knobs: only thread 0 touches them (every benchmark leaves the defaults behind).
+  const bool first_thread = state.thread_index() == 0;
+  if (first_thread) {
+    rr::detail::set_native_kernels_enabled(mode == Mode::best);
+    hwy::SetSupportedTargetsForTest(mode == Mode::avx2 ? HWY_AVX2 : 0);
+  }
+  const Corpus& c = corpus(dtype);
+  const std::vector<float>& qf = query();
+  const rr::QuantizedTokens q =
+      rr::quantize(rr::MatrixView{qf.data(), kQueryRows, kDim}, query_dtype);
+  const rr::detail::PreparedQuery prepared(q.view(), dtype, false);
+  const rr::TokenMatrix all = c.tokens.view();
+  std::vector<float> row_max(kQueryRows);
+  for (auto _ : state) {
+    float total = 0;
+    for (std::size_t i = 0; i < kDocs; ++i) {
+      const rr::TokenMatrix doc = all.slice(static_cast<std::size_t>(c.offsets[i]),
+                                            static_cast<std::size_t>(c.offsets[i + 1]));
+      rr::detail::max_similarity(prepared, doc, row_max.data(), nullptr, nullptr);
+      for (const float m : row_max) total += m;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  const double flops = 2.0 * kQueryRows * kDim * static_cast<double>(c.offsets.back());
+  state.counters["GFLOPs"] = benchmark::Counter(
+      flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tokens"] = static_cast<double>(c.offsets.back());
+  static constexpr const char* kPathNames[] = {"highway_float", "highway_bits", "native_bf16",
+                                               "native_int8"};
+  state.SetLabel(std::string(rr::dtype_name(query_dtype)) + " query, " +
+                 kPathNames[static_cast<int>(rr::detail::kernel_path(prepared))]);
+  if (first_thread) {
+    rr::detail::set_native_kernels_enabled(true);
+    hwy::SetSupportedTargetsForTest(0);
+  }
+}
+
+void BM_PeakFma(benchmark::State& state, bool avx2) {
+  if (avx2 && !(hwy::SupportedTargets() & HWY_AVX2)) {
+    state.SkipWithError("CPU without AVX2");
+    return;
+  }
+  hwy::SetSupportedTargetsForTest(avx2 ? HWY_AVX2 : 0);
+  constexpr std::size_t kIterations = 1 << 22;
+  float sink = 0;
+  std::size_t lanes_per_iteration = 0;
+  for (auto _ : state) {
+    lanes_per_iteration = HWY_DYNAMIC_DISPATCH(FmaLoop)(kIterations, &sink);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GFLOPs"] =
+      benchmark::Counter(2.0 * static_cast<double>(lanes_per_iteration * kIterations) * 1e-9 *
+                             static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+BENCHMARK_CAPTURE(BM_PeakFma, best, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PeakFma, avx2, true)->Unit(benchmark::kMillisecond);
+
+#define MAXSIM_BENCH(name, doc, query)                                                  \
+  BENCHMARK_CAPTURE(BM_MaxSim, name##_best, DType::doc, Mode::best, DType::query)       \
+      ->Unit(benchmark::kMillisecond);                                                  \
+  BENCHMARK_CAPTURE(BM_MaxSim, name##_highway, DType::doc, Mode::highway, DType::query) \
+      ->Unit(benchmark::kMillisecond);                                                  \
+  BENCHMARK_CAPTURE(BM_MaxSim, name##_avx2, DType::doc, Mode::avx2, DType::query)       \
+      ->Unit(benchmark::kMillisecond)
+
+MAXSIM_BENCH(f32, f32, f32);
+MAXSIM_BENCH(f16, f16, f32);
+MAXSIM_BENCH(bf16, bf16, f32);
+MAXSIM_BENCH(i8, i8, f32);
+MAXSIM_BENCH(bit, bit, f32);
+MAXSIM_BENCH(bit_x_bit, bit, bit);
+
+// Scaling: every thread scores the whole corpus with its own PreparedQuery; GFLOPs is the sum.
+BENCHMARK_CAPTURE(BM_MaxSim, f32_threads, DType::f32, Mode::best, DType::f32)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(2);
+
+}  // namespace bench_maxsim
+
+BENCHMARK_MAIN();
+
+#endif  // HWY_ONCE

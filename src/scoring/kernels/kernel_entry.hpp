@@ -1,0 +1,30 @@
+// Entry points of the SIMD kernels, called by the dispatcher in maxsim_kernel.cpp. Each scores
+// every row of one document (at most kMaxRowsPerKernelCall rows, so int32 token indices suffice)
+// against a prepared query and folds the similarities into a RowState.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "rank_rerank/tensor.hpp"
+#include "scoring/maxsim_prepared.hpp"
+
+namespace rank_rerank::detail {
+
+inline constexpr std::size_t kMaxRowsPerKernelCall = std::size_t{1} << 30;
+
+// kernels/maxsim_hwy.cpp: paths highway_float and highway_bits, on the best Highway target
+// that was compiled and that the CPU supports (see hwy::SetSupportedTargetsForTest).
+void score_highway(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state);
+
+// Highway targets compiled into the kernels and supported by this CPU, best first.
+std::vector<std::int64_t> highway_kernel_targets();
+
+// kernels/maxsim_native.cpp: paths native_bf16 and native_int8. Only call when the matching
+// *_available() is true; native_int8 also needs finite document scales.
+bool native_bf16_available() noexcept;
+bool native_int8_available() noexcept;
+void score_native(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state);
+
+}  // namespace rank_rerank::detail
