@@ -59,7 +59,8 @@ class Bpe final : public Model {
   std::vector<Symbol> initial_symbols(std::string_view word) const {
     std::vector<Symbol> symbols;
     std::string piece;
-    std::optional<std::size_t> pending_unk;  // index of the last unk symbol, for fusing
+    constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t pending_unk = none;  // index of the last unk symbol, for fusing
     std::size_t i = 0;
     while (i < word.size()) {
       const std::size_t start = i;
@@ -72,7 +73,7 @@ class Bpe final : public Model {
       if (auto id = vocab_.find(piece)) {
         symbols.push_back(
             {*id, static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(i), 0, 0});
-        pending_unk.reset();
+        pending_unk = none;
         continue;
       }
       if (byte_fallback_) {
@@ -93,15 +94,15 @@ class Bpe final : public Model {
             symbols.push_back({ids[k], static_cast<std::uint32_t>(start + k),
                                static_cast<std::uint32_t>(start + k + 1), 0, 0});
           }
-          pending_unk.reset();
+          pending_unk = none;
           continue;
         }
       }
       if (!unk_) continue;
       const auto unk_id = vocab_.find(*unk_);
       if (!unk_id) throw_invalid("BPE: unk_token '" + *unk_ + "' is not in the vocabulary");
-      if (fuse_unk_ && pending_unk) {
-        symbols[*pending_unk].end = static_cast<std::uint32_t>(i);
+      if (fuse_unk_ && pending_unk != none) {
+        symbols[pending_unk].end = static_cast<std::uint32_t>(i);
       } else {
         symbols.push_back(
             {*unk_id, static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(i), 0, 0});

@@ -81,22 +81,22 @@ class Unigram final : public Model {
     // Backtrack, fusing consecutive unknowns.
     std::vector<std::pair<std::size_t, std::size_t>> spans;
     std::size_t end = n;
-    std::optional<std::size_t> unk_end;
+    std::size_t unk_end = 0;  // end of the pending run of unknowns; 0 when none
     while (end > 0) {
       const Node& node = best[end];
       const auto start = static_cast<std::size_t>(node.start);
       if (unk_id_ && node.id == *unk_id_) {
-        if (!unk_end) unk_end = end;
+        if (unk_end == 0) unk_end = end;
       } else {
-        if (unk_end) {
-          spans.emplace_back(end, *unk_end);
-          unk_end.reset();
+        if (unk_end != 0) {
+          spans.emplace_back(end, unk_end);
+          unk_end = 0;
         }
         spans.emplace_back(start, end);
       }
       end = start;
     }
-    if (unk_end) spans.emplace_back(0, *unk_end);
+    if (unk_end != 0) spans.emplace_back(0, unk_end);
     std::reverse(spans.begin(), spans.end());
     for (auto [a, b] : spans) emit(s.substr(a, b - a), a, out);
   }
