@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
   libsimdjson-dev libpcre2-dev
+  libopenblas-dev
   clang libclang-rt-dev
   libomp-dev
 )
