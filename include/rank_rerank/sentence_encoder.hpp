@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rank_rerank/embeddings.hpp"
 #include "rank_rerank/hub.hpp"
 
 namespace rank_rerank {
@@ -21,21 +22,6 @@ struct SentenceEncoderOptions {
   int num_threads = 0;          // 0: rank_rerank::default_num_threads()
   // Overrides sentence_bert_config.json's max_seq_length (tokens, special tokens included).
   std::optional<std::size_t> max_seq_length;
-};
-
-// Row-major [rows, dim].
-struct Embeddings {
-  std::vector<float> values;
-  std::size_t rows = 0;
-  std::size_t dim = 0;
-};
-
-// One matrix per text, packed: text i owns rows [offsets[i], offsets[i + 1]) of values
-// ([offsets.back(), dim], row-major).
-struct PackedEmbeddings {
-  std::vector<float> values;
-  std::vector<std::int64_t> offsets;
-  std::size_t dim = 0;
 };
 
 class SentenceEncoder {

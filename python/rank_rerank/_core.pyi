@@ -382,3 +382,35 @@ class SentenceEncoder:
     def normalizes(self) -> bool: ...
     @property
     def pooling_modes(self) -> list[str]: ...
+
+class ColbertEncoder:
+    """A ColBERT encoder (PyLate / sentence-transformers Dense layout, or Stanford HF_ColBERT)."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        query_length: Optional[int] = None,
+        document_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+    ) -> None: ...
+    @overload
+    def encode(
+        self, texts: Sequence[str], *, is_query: bool = True, packed: Literal[False] = False
+    ) -> list[Float32Array]:
+        """One L2-normalised float32 [n_i, dim] array per text, as pylate ColBERT.encode."""
+    @overload
+    def encode(
+        self, texts: Sequence[str], *, is_query: bool = True, packed: Literal[True]
+    ) -> tuple[Float32Array, Int64Array]:
+        """(values [total, dim], offsets [len(texts) + 1])."""
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def query_length(self) -> int: ...
+    @property
+    def document_length(self) -> int: ...

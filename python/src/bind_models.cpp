@@ -7,6 +7,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/sentence_encoder.hpp"
 
 namespace rank_rerank::python {
@@ -25,6 +26,26 @@ nb::ndarray<nb::numpy, float> encode_texts(const SentenceEncoder& encoder,
     e = encoder.encode(views_of(texts));
   }
   return to_numpy(std::move(e.values), {e.rows, e.dim});
+}
+
+// Packed token vectors as (values [total, dim], offsets [n + 1]).
+nb::tuple packed_tuple(PackedEmbeddings&& e) {
+  const auto rows = static_cast<std::size_t>(e.offsets.back());
+  return nb::make_tuple(to_numpy(std::move(e.values), {rows, e.dim}),
+                        to_numpy(std::move(e.offsets)));
+}
+
+// One array per text (copies of the packed rows).
+nb::list per_text(const PackedEmbeddings& e) {
+  nb::list out;
+  for (std::size_t i = 0; i + 1 < e.offsets.size(); ++i) {
+    const auto begin = static_cast<std::size_t>(e.offsets[i]);
+    const auto end = static_cast<std::size_t>(e.offsets[i + 1]);
+    std::vector<float> rows(e.values.begin() + static_cast<std::ptrdiff_t>(begin * e.dim),
+                            e.values.begin() + static_cast<std::ptrdiff_t>(end * e.dim));
+    out.append(to_numpy(std::move(rows), {end - begin, e.dim}));
+  }
+  return out;
 }
 
 }  // namespace
@@ -79,9 +100,7 @@ void bind_models(nb::module_& m) {
               nb::gil_scoped_release release;
               e = encoder.encode_tokens(views_of(texts));
             }
-            const auto rows = static_cast<std::size_t>(e.offsets.back());
-            return nb::make_tuple(to_numpy(std::move(e.values), {rows, e.dim}),
-                                  to_numpy(std::move(e.offsets)));
+            return packed_tuple(std::move(e));
           },
           nb::arg("texts"),
           "The transformer's output for every token, packed: (values float32 [total, hidden],\n"
@@ -91,6 +110,53 @@ void bind_models(nb::module_& m) {
       .def_prop_ro("max_seq_length", &SentenceEncoder::max_seq_length)
       .def_prop_ro("normalizes", &SentenceEncoder::normalizes)
       .def_prop_ro("pooling_modes", &SentenceEncoder::pooling_modes);
+
+  nb::class_<ColbertEncoder>(
+      m, "ColbertEncoder",
+      "A ColBERT encoder (PyLate / sentence-transformers layout, or Stanford HF_ColBERT) running\n"
+      "on the CPU: one L2-normalised vector per token, as pylate.models.ColBERT.encode.")
+      .def(
+          "__init__",
+          [](ColbertEncoder* self, const std::string& name_or_path, std::size_t batch_size,
+             int num_threads, std::optional<std::size_t> query_length,
+             std::optional<std::size_t> document_length, const std::string& revision,
+             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+            ColbertEncoderOptions options;
+            options.batch_size = batch_size;
+            options.num_threads = num_threads;
+            options.query_length = query_length;
+            options.document_length = document_length;
+            options.hub.revision = revision;
+            if (cache_dir) options.hub.cache_dir = *cache_dir;
+            options.hub.offline = offline;
+            nb::gil_scoped_release release;
+            new (self) ColbertEncoder(ColbertEncoder::from_pretrained(name_or_path, options));
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
+          nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
+          nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
+          "Load from a local directory or a Hugging Face repo id. query_length / document_length\n"
+          "override the checkpoint's settings.")
+      .def(
+          "encode",
+          [](const ColbertEncoder& encoder, const std::vector<std::string>& texts, bool is_query,
+             bool packed) -> nb::object {
+            PackedEmbeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = is_query ? encoder.encode_queries(views_of(texts))
+                           : encoder.encode_documents(views_of(texts));
+            }
+            if (packed) return packed_tuple(std::move(e));
+            return per_text(e);
+          },
+          nb::arg("texts"), nb::kw_only(), nb::arg("is_query") = true, nb::arg("packed") = false,
+          "One float32 [n_i, dim] array per text (is_query defaults to True, as in PyLate), or\n"
+          "with packed=True one (values [total, dim], offsets int64 [len(texts) + 1]) pair.")
+      .def_prop_ro("dimension", &ColbertEncoder::dimension)
+      .def_prop_ro("query_length", &ColbertEncoder::query_length)
+      .def_prop_ro("document_length", &ColbertEncoder::document_length);
 }
 
 }  // namespace rank_rerank::python

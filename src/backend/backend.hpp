@@ -75,6 +75,10 @@ struct TokenBatch {
   std::span<const std::int32_t> ids;
   std::span<const std::int32_t> type_ids;  // same length as ids
   std::span<const std::int64_t> offsets;   // n_sequences + 1, from 0 to ids.size()
+  // Empty, or per sequence how many leading tokens attention may look at (keys and values); the
+  // other tokens still get outputs. Models an attention mask that is 1 on a prefix, e.g. ColBERT
+  // query expansion tokens that are not attended to.
+  std::span<const std::int64_t> key_lengths = {};
   std::size_t tokens() const noexcept { return ids.size(); }
   std::size_t sequences() const noexcept { return offsets.empty() ? 0 : offsets.size() - 1; }
 };
@@ -120,12 +124,17 @@ class Backend {
   virtual void add_layernorm(float* x, const float* residual, std::size_t rows, std::size_t cols,
                              const float* gamma, const float* beta, float eps) = 0;
 
-  // Multi-head self-attention within each packed sequence (bidirectional, no mask).
-  // qkv: [tokens, 3 * heads * head_dim], the query, key and value projections side by side, each
-  // head a contiguous block of head_dim columns. out: [tokens, heads * head_dim].
+  // Multi-head self-attention within each packed sequence (bidirectional). Every token of
+  // sequence s attends to the first key_lengths[s] tokens of s (all of them when key_lengths is
+  // empty). qkv: [tokens, 3 * heads * head_dim], the query, key and value projections side by
+  // side, each head a contiguous block of head_dim columns. out: [tokens, heads * head_dim].
   // Scores are scaled by 1 / sqrt(head_dim).
-  virtual void attention(const float* qkv, std::span<const std::int64_t> offsets, std::size_t heads,
+  virtual void attention(const float* qkv, std::span<const std::int64_t> offsets,
+                         std::span<const std::int64_t> key_lengths, std::size_t heads,
                          std::size_t head_dim, float* out) = 0;
+
+  // y += x over n values.
+  virtual void add(float* y, const float* x, std::size_t n) = 0;
 
   // One row per sequence: out[i * out_stride + c] for c < cols. x: [tokens, cols].
   virtual void pool(const float* x, std::size_t cols, std::span<const std::int64_t> offsets,

@@ -80,6 +80,16 @@ BertEncoder BertEncoder::load(const BertConfig& config, const Weights& weights,
   const auto param = [&](const std::string& name, std::initializer_list<std::int64_t> shape) {
     return be.upload(weights.get(m.prefix_ + name, std::vector<std::int64_t>(shape)), weights);
   };
+  // LayerNorm scale and shift: "weight" / "bias", or "gamma" / "beta" as the original BERT
+  // checkpoints (and some writers still) name them; transformers accepts both.
+  const auto norm = [&](const std::string& base, const char* modern, const char* legacy) {
+    const std::string name = base + "." + modern;
+    const std::string old_name = base + "." + legacy;
+    return param(weights.contains(m.prefix_ + name) || !weights.contains(m.prefix_ + old_name)
+                     ? name
+                     : old_name,
+                 {h});
+  };
   m.word_ =
       param("embeddings.word_embeddings.weight", {static_cast<std::int64_t>(config.vocab_size), h});
   m.position_ = param("embeddings.position_embeddings.weight",
@@ -87,8 +97,8 @@ BertEncoder BertEncoder::load(const BertConfig& config, const Weights& weights,
   if (config.type_vocab_size > 0)
     m.token_type_ = param("embeddings.token_type_embeddings.weight",
                           {static_cast<std::int64_t>(config.type_vocab_size), h});
-  m.embedding_norm_weight_ = param("embeddings.LayerNorm.weight", {h});
-  m.embedding_norm_bias_ = param("embeddings.LayerNorm.bias", {h});
+  m.embedding_norm_weight_ = norm("embeddings.LayerNorm", "weight", "gamma");
+  m.embedding_norm_bias_ = norm("embeddings.LayerNorm", "bias", "beta");
 
   for (std::size_t l = 0; l < config.num_layers; ++l) {
     const std::string p = "encoder.layer." + std::to_string(l) + ".";
@@ -108,14 +118,14 @@ BertEncoder BertEncoder::load(const BertConfig& config, const Weights& weights,
     layer.qkv_bias = be.upload(std::move(qkv_bias));
     layer.output_weight = param(p + "attention.output.dense.weight", {h, h});
     layer.output_bias = param(p + "attention.output.dense.bias", {h});
-    layer.attention_norm_weight = param(p + "attention.output.LayerNorm.weight", {h});
-    layer.attention_norm_bias = param(p + "attention.output.LayerNorm.bias", {h});
+    layer.attention_norm_weight = norm(p + "attention.output.LayerNorm", "weight", "gamma");
+    layer.attention_norm_bias = norm(p + "attention.output.LayerNorm", "bias", "beta");
     layer.intermediate_weight = param(p + "intermediate.dense.weight", {inter, h});
     layer.intermediate_bias = param(p + "intermediate.dense.bias", {inter});
     layer.ffn_output_weight = param(p + "output.dense.weight", {h, inter});
     layer.ffn_output_bias = param(p + "output.dense.bias", {h});
-    layer.ffn_norm_weight = param(p + "output.LayerNorm.weight", {h});
-    layer.ffn_norm_bias = param(p + "output.LayerNorm.bias", {h});
+    layer.ffn_norm_weight = norm(p + "output.LayerNorm", "weight", "gamma");
+    layer.ffn_norm_bias = norm(p + "output.LayerNorm", "bias", "beta");
     m.layers_.push_back(std::move(layer));
   }
   return m;
@@ -129,7 +139,16 @@ void BertEncoder::validate(const backend::TokenBatch& batch) const {
       batch.offsets.back() != static_cast<std::int64_t>(batch.ids.size()))
     throw_invalid("BERT forward: offsets must run from 0 to the number of tokens (" +
                   std::to_string(batch.ids.size()) + ")");
+  if (!batch.key_lengths.empty() && batch.key_lengths.size() + 1 != batch.offsets.size())
+    throw_invalid("BERT forward: key_lengths has " + std::to_string(batch.key_lengths.size()) +
+                  " entries for " + std::to_string(batch.offsets.size() - 1) + " sequences");
   for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
+    const std::int64_t length = batch.offsets[s + 1] - batch.offsets[s];
+    if (!batch.key_lengths.empty() &&
+        (batch.key_lengths[s] < std::min<std::int64_t>(length, 1) || batch.key_lengths[s] > length))
+      throw_invalid("BERT forward: key_lengths[" + std::to_string(s) + "] = " +
+                    std::to_string(batch.key_lengths[s]) + " is outside [1, sequence length " +
+                    std::to_string(batch.offsets[s + 1] - batch.offsets[s]) + "]");
     const std::int64_t len = batch.offsets[s + 1] - batch.offsets[s];
     if (len < 0) throw_invalid("BERT forward: offsets decrease at sequence " + std::to_string(s));
     if (static_cast<std::size_t>(len) > config_.max_position_embeddings)
@@ -170,7 +189,8 @@ backend::Buffer BertEncoder::forward(const backend::TokenBatch& batch) const {
   for (const Layer& layer : layers_) {
     be.linear(hidden.data(), n, h, layer.qkv_weight.data(), layer.qkv_bias.data(), 3 * h,
               backend::Activation::identity, qkv.data());
-    be.attention(qkv.data(), batch.offsets, config_.num_heads, head_dim, context.data());
+    be.attention(qkv.data(), batch.offsets, batch.key_lengths, config_.num_heads, head_dim,
+                 context.data());
     be.linear(context.data(), n, h, layer.output_weight.data(), layer.output_bias.data(), h,
               backend::Activation::identity, projected.data());
     be.add_layernorm(projected.data(), hidden.data(), n, h, layer.attention_norm_weight.data(),

@@ -3,11 +3,10 @@
 #include "rank_rerank/sentence_encoder.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "backend/backend.hpp"
 #include "model/bert.hpp"
+#include "model/pretrained.hpp"
 #include "model/sentence_modules.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/json_config.hpp"
@@ -25,54 +24,34 @@ struct SentenceEncoder::Impl {
   std::size_t batch_size = 32;
 
   // Token ids of texts[begin, end), packed, truncated to max_seq_length.
-  struct Batch {
-    std::vector<std::int32_t> ids, type_ids;
-    std::vector<std::int64_t> offsets{0};
-    backend::TokenBatch view() const { return {ids, type_ids, offsets}; }
-  };
-  Batch tokenize(const std::vector<std::string_view>& texts, std::size_t begin,
-                 std::size_t end) const {
+  model::PackedIds tokenize(const std::vector<std::string_view>& texts, std::size_t begin,
+                            std::size_t end) const {
     EncodeOptions options;
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{max_seq_length});
     options.padding = std::optional<PaddingOptions>();
     options.num_threads = backend->num_threads();
     const std::vector<std::string_view> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
                                               texts.begin() + static_cast<std::ptrdiff_t>(end));
-    Batch batch;
-    for (const Encoding& e : tokenizer.encode_batch(slice, {}, options)) {
-      batch.ids.insert(batch.ids.end(), e.ids.begin(), e.ids.end());
-      batch.type_ids.insert(batch.type_ids.end(), e.type_ids.begin(), e.type_ids.end());
-      batch.offsets.push_back(static_cast<std::int64_t>(batch.ids.size()));
-    }
+    model::PackedIds batch;
+    for (const Encoding& e : tokenizer.encode_batch(slice, {}, options)) batch.append(e);
     return batch;
   }
 };
-
-namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_invalid("cannot read " + path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                                                  const SentenceEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("SentenceEncoder: batch_size must be at least 1");
-  const std::filesystem::path config_path = hf_resolve(path_or_id, "config.json", hub);
-  const model::BertConfig config = model::BertConfig::from_json(JsonConfig::load(config_path));
+  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
+  const model::BertConfig& config = bert.config;
 
   // Without modules.json sentence-transformers builds Transformer + mean pooling; so do we.
   model::PoolingConfig pooling{config.hidden_size, {backend::Pooling::mean}};
   bool normalize = false;
   if (const auto modules_path = hf_resolve_optional(path_or_id, "modules.json", hub)) {
     const model::SentencePipeline plan = model::plan_sentence_pipeline(
-        model::parse_modules_json(read_file(*modules_path), modules_path->string()),
+        model::parse_modules_json(model::read_text_file(*modules_path), modules_path->string()),
         modules_path->string());
     const std::string pooling_file =
         plan.pooling_path->empty() ? "config.json" : *plan.pooling_path + "/config.json";
@@ -110,19 +89,9 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                   " exceeds the model's max_position_embeddings " +
                   std::to_string(config.max_position_embeddings));
 
-  // Tokenizer::from_pretrained reads a directory: resolve (and, from the Hub, download) the
-  // tokenizer files first; they all land in the same directory or cached snapshot.
-  hf_resolve_optional(path_or_id, "tokenizer_config.json", hub);
-  std::optional<std::filesystem::path> tokenizer_file =
-      hf_resolve_optional(path_or_id, "tokenizer.json", hub);
-  if (!tokenizer_file) tokenizer_file = hf_resolve(path_or_id, "vocab.txt", hub);
-  Tokenizer tokenizer = Tokenizer::from_pretrained(tokenizer_file->parent_path().string());
-
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
-  model::BertEncoder encoder =
-      model::BertEncoder::load(config, hf_load_weights(path_or_id, hub), be);
+  Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
   return SentenceEncoder(
-      std::make_unique<Impl>(Impl{std::move(be), std::move(encoder), std::move(tokenizer),
+      std::make_unique<Impl>(Impl{std::move(be), std::move(bert.encoder), std::move(tokenizer),
                                   std::move(pooling), normalize, max_length, options.batch_size}));
 }
 
@@ -136,7 +105,7 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) c
   out.values.resize(out.rows * out.dim);
   for (std::size_t begin = 0; begin < texts.size(); begin += m.batch_size) {
     const std::size_t end = std::min(texts.size(), begin + m.batch_size);
-    const Impl::Batch batch = m.tokenize(texts, begin, end);
+    const model::PackedIds batch = m.tokenize(texts, begin, end);
     const backend::Buffer tokens = m.encoder.forward(batch.view());
     backend::Buffer pooled = be.allocate((end - begin) * out.dim);
     for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
@@ -155,7 +124,7 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   out.offsets.push_back(0);
   for (std::size_t begin = 0; begin < texts.size(); begin += m.batch_size) {
     const std::size_t end = std::min(texts.size(), begin + m.batch_size);
-    const Impl::Batch batch = m.tokenize(texts, begin, end);
+    const model::PackedIds batch = m.tokenize(texts, begin, end);
     const backend::Buffer tokens = m.encoder.forward(batch.view());
     const std::size_t start = out.values.size();
     out.values.resize(start + tokens.size());

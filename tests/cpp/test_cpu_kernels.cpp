@@ -173,34 +173,42 @@ TEST_P(CpuBackendOps, LinearMatchesFloat64ForRowAndColumnSplits) {
 }
 
 TEST_P(CpuBackendOps, AttentionMatchesFloat64PerSequence) {
-  const auto be = make_cpu_backend(GetParam());
-  const std::size_t heads = 3, d = 5, hidden = heads * d;
-  const std::vector<std::int64_t> offsets{0, 1, 1, 8, 20};  // includes an empty sequence
-  const std::size_t n = 20;
-  const std::vector<float> qkv = random_values(n * 3 * hidden, 1.0f, 41);
-  std::vector<float> out(n * hidden, -7.0f);
-  be->attention(qkv.data(), offsets, heads, d, out.data());
-  for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
-    for (auto i = offsets[s]; i < offsets[s + 1]; ++i)
-      for (std::size_t h = 0; h < heads; ++h) {
-        std::vector<double> p;
-        double top = -INFINITY, sum = 0;
-        for (auto j = offsets[s]; j < offsets[s + 1]; ++j) {
-          double dot = 0;
-          for (std::size_t c = 0; c < d; ++c)
-            dot +=
-                double(qkv[i * 3 * hidden + h * d + c]) * qkv[j * 3 * hidden + hidden + h * d + c];
-          p.push_back(dot / std::sqrt(double(d)));
-          top = std::max(top, p.back());
+  for (bool prefix_keys : {false, true}) {
+    SCOPED_TRACE(prefix_keys ? "key prefixes" : "all keys");
+    const auto be = make_cpu_backend(GetParam());
+    const std::size_t heads = 3, d = 5, hidden = heads * d;
+    const std::vector<std::int64_t> offsets{0, 1, 1, 8, 20};  // includes an empty sequence
+    const std::size_t n = 20;
+    const std::vector<float> qkv = random_values(n * 3 * hidden, 1.0f, 41);
+    std::vector<float> out(n * hidden, -7.0f);
+    const std::vector<std::int64_t> key_lengths =
+        prefix_keys ? std::vector<std::int64_t>{1, 0, 4, 12} : std::vector<std::int64_t>{};
+    be->attention(qkv.data(), offsets, key_lengths, heads, d, out.data());
+    const auto keys_end = [&](std::size_t s) {
+      return prefix_keys ? offsets[s] + key_lengths[s] : offsets[s + 1];
+    };
+    for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
+      for (auto i = offsets[s]; i < offsets[s + 1]; ++i)
+        for (std::size_t h = 0; h < heads; ++h) {
+          std::vector<double> p;
+          double top = -INFINITY, sum = 0;
+          for (auto j = offsets[s]; j < keys_end(s); ++j) {
+            double dot = 0;
+            for (std::size_t c = 0; c < d; ++c)
+              dot += double(qkv[i * 3 * hidden + h * d + c]) *
+                     qkv[j * 3 * hidden + hidden + h * d + c];
+            p.push_back(dot / std::sqrt(double(d)));
+            top = std::max(top, p.back());
+          }
+          for (double& e : p) sum += (e = std::exp(e - top));
+          for (std::size_t c = 0; c < d; ++c) {
+            double want = 0;
+            for (auto j = offsets[s]; j < keys_end(s); ++j)
+              want += p[j - offsets[s]] / sum * qkv[j * 3 * hidden + 2 * hidden + h * d + c];
+            ASSERT_NEAR(out[i * hidden + h * d + c], want, 1e-5);
+          }
         }
-        for (double& e : p) sum += (e = std::exp(e - top));
-        for (std::size_t c = 0; c < d; ++c) {
-          double want = 0;
-          for (auto j = offsets[s]; j < offsets[s + 1]; ++j)
-            want += p[j - offsets[s]] / sum * qkv[j * 3 * hidden + 2 * hidden + h * d + c];
-          ASSERT_NEAR(out[i * hidden + h * d + c], want, 1e-5);
-        }
-      }
+  }
 }
 
 TEST_P(CpuBackendOps, PoolingModesMatchDefinitions) {

@@ -123,8 +123,9 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void attention(const float* qkv, std::span<const std::int64_t> offsets, std::size_t heads,
-                 std::size_t head_dim, float* out) override {
+  void attention(const float* qkv, std::span<const std::int64_t> offsets,
+                 std::span<const std::int64_t> key_lengths, std::size_t heads, std::size_t head_dim,
+                 float* out) override {
     if (offsets.size() < 2) return;
     const std::size_t sequences = offsets.size() - 1;
     const std::size_t hidden = heads * head_dim;
@@ -147,19 +148,28 @@ class CpuBackend final : public Backend {
         const auto start = static_cast<std::size_t>(offsets[s]);
         const auto len = static_cast<std::size_t>(offsets[s + 1]) - start;
         if (len == 0) continue;
-        scores.resize(len * len);
+        const std::size_t keys =
+            key_lengths.empty() ? len : static_cast<std::size_t>(key_lengths[s]);
+        scores.resize(len * keys);
         const float* q = qkv + start * 3 * hidden + h * head_dim;
         const float* k = q + hidden;
         const float* v = q + 2 * hidden;
         const int n = static_cast<int>(len);
+        const int nk = static_cast<int>(keys);
         const int dh = static_cast<int>(head_dim);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dh, scale, q, ld_qkv, k, ld_qkv,
-                    0.0f, scores.data(), n);
-        cpu::softmax_rows(scores.data(), len, len, len);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n, 1.0f, scores.data(), n, v,
-                    ld_qkv, 0.0f, out + start * hidden + h * head_dim, static_cast<int>(hidden));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nk, dh, scale, q, ld_qkv, k, ld_qkv,
+                    0.0f, scores.data(), nk);
+        cpu::softmax_rows(scores.data(), len, keys, keys);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, nk, 1.0f, scores.data(), nk,
+                    v, ld_qkv, 0.0f, out + start * hidden + h * head_dim, static_cast<int>(hidden));
       }
     }
+  }
+
+  void add(float* y, const float* x, std::size_t n) override {
+    const auto count = static_cast<std::int64_t>(n);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) y[i] += x[i];
   }
 
   void pool(const float* x, std::size_t cols, std::span<const std::int64_t> offsets, Pooling mode,
