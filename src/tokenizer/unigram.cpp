@@ -101,6 +101,10 @@ class Unigram final : public Model {
     for (auto [a, b] : spans) emit(s.substr(a, b - a), a, out);
   }
 
+  std::string_view token_text(const Token& t, std::string_view word) const override {
+    if (unk_id_ && t.id == *unk_id_) return word.substr(t.start, t.end - t.start);
+    return pieces_[static_cast<std::size_t>(t.id)].first;
+  }
   std::optional<std::int32_t> token_to_id(std::string_view t) const override {
     return vocab_.find(t);
   }
@@ -115,7 +119,7 @@ class Unigram final : public Model {
     const auto start = static_cast<std::uint32_t>(offset),
                end = static_cast<std::uint32_t>(offset + piece.size());
     if (auto id = vocab_.find(piece)) {
-      out.push_back(Token{*id, std::string(piece), start, end});
+      out.push_back(Token{*id, start, end});
       return;
     }
     if (byte_fallback_) {
@@ -125,14 +129,14 @@ class Unigram final : public Model {
         std::snprintf(hex, sizeof hex, "<0x%02X>", static_cast<unsigned char>(ch));
         auto id = vocab_.find(hex);
         if (!id) break;
-        bytes.push_back(Token{*id, hex, start, end});
+        bytes.push_back(Token{*id, start, end});
       }
       if (bytes.size() == piece.size()) {
         out.insert(out.end(), bytes.begin(), bytes.end());
         return;
       }
     }
-    out.push_back(Token{*unk_id_, std::string(piece), start, end});
+    out.push_back(Token{*unk_id_, start, end});
   }
 
   std::vector<std::pair<std::string, double>> pieces_;
