@@ -51,9 +51,9 @@ void BM_EncodeBatch(benchmark::State& state) {
     benchmark::DoNotOptimize(tokens);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * g_bytes));
-  state.counters["Tokens"] = benchmark::Counter(
-      static_cast<double>(tokens) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["Tokens"] =
+      benchmark::Counter(static_cast<double>(tokens) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_Load)->Unit(benchmark::kMillisecond);

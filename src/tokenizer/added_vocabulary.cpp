@@ -5,6 +5,7 @@
 namespace rank_rerank::tok {
 
 void AddedVocabulary::Trie::insert(std::string_view key, int token) {
+  first_byte[static_cast<unsigned char>(key[0])] = true;
   int node = 0;
   for (char ch : key) {
     const auto c = static_cast<unsigned char>(ch);
@@ -76,27 +77,18 @@ char32_t last_char(std::string_view s) {
 
 }  // namespace
 
-std::vector<Split> AddedVocabulary::split_with(const NormalizedString& ns, const Trie& trie) const {
-  const std::string& s = ns.get();
-  std::vector<Split> out;
-  if (trie.empty()) {
-    out.push_back(Split{ns, std::nullopt});
-    return out;
-  }
+void AddedVocabulary::find_matches(std::string_view s, const Trie& trie,
+                                   std::vector<Match>& out) const {
+  out.clear();
+  if (trie.empty()) return;
   std::size_t start_offset = 0, pos = 0;
-  auto emit = [&](std::size_t a, std::size_t b, int token) {
-    if (a >= b) return;
-    NormalizedString piece = ns.slice(a, b);
-    if (token < 0) {
-      out.push_back(Split{std::move(piece), std::nullopt});
-    } else {
-      const AddedToken& t = tokens_[static_cast<std::size_t>(token)];
-      std::vector<Token> toks{
-          Token{t.id, piece.get(), 0, static_cast<std::uint32_t>(piece.get().size())}};
-      out.push_back(Split{std::move(piece), std::move(toks)});
-    }
-  };
   while (pos < s.size()) {
+    // Keys are valid UTF-8, so they never start at a continuation byte: skipping bytes that start
+    // no key keeps the scan on character boundaries where it matters.
+    if (!trie.first_byte[static_cast<unsigned char>(s[pos])]) {
+      ++pos;
+      continue;
+    }
     int token = -1;
     const std::size_t len = trie.longest(s, pos, token);
     if (len == 0) {
@@ -106,8 +98,7 @@ std::vector<Split> AddedVocabulary::split_with(const NormalizedString& ns, const
     std::size_t start = pos, stop = pos + len;
     const AddedToken& t = tokens_[static_cast<std::size_t>(token)];
     if (t.single_word) {
-      const bool start_ok =
-          start == 0 || !is_regex_word(last_char(std::string_view(s).substr(0, start)));
+      const bool start_ok = start == 0 || !is_regex_word(last_char(s.substr(0, start)));
       std::size_t k = stop;
       const bool stop_ok = stop == s.size() || !is_regex_word(next_code_point(s, k));
       if (!start_ok || !stop_ok) {
@@ -133,30 +124,61 @@ std::vector<Split> AddedVocabulary::split_with(const NormalizedString& ns, const
         stop = q;
       }
     }
-    emit(start_offset, start, -1);
-    emit(start, stop, token);
+    out.push_back({start, stop, token});
     start_offset = pos = stop;
   }
-  emit(start_offset, s.size(), -1);
-  return out;
 }
 
-std::vector<Split> AddedVocabulary::extract_and_normalize(const Normalizer* normalizer,
-                                                          std::string_view text) const {
-  std::vector<Split> splits = split_with(NormalizedString(text, 0), raw_);
-  std::vector<Split> out;
-  out.reserve(splits.size());
-  for (Split& s : splits) {
-    if (s.tokens) {
-      out.push_back(std::move(s));
-      continue;
-    }
-    if (normalizer) normalizer->normalize(s.normalized);
-    for (Split& piece : split_with(s.normalized, normalized_)) {
-      if (!piece.normalized.empty()) out.push_back(std::move(piece));
-    }
+void AddedVocabulary::split_normalized(PreTokenized& out, std::uint32_t b) const {
+  thread_local std::vector<Match> matches;
+  const std::string& s = out.buffers[b].get();
+  find_matches(s, normalized_, matches);
+  std::size_t last = 0;
+  for (const Match& m : matches) {
+    if (last < m.start)
+      out.splits.push_back(
+          {b, static_cast<std::uint32_t>(last), static_cast<std::uint32_t>(m.start), -1});
+    if (m.start < m.stop)
+      out.splits.push_back({b, static_cast<std::uint32_t>(m.start),
+                            static_cast<std::uint32_t>(m.stop),
+                            tokens_[static_cast<std::size_t>(m.token)].id});
+    last = m.stop;
   }
-  return out;
+  if (last < s.size())
+    out.splits.push_back(
+        {b, static_cast<std::uint32_t>(last), static_cast<std::uint32_t>(s.size()), -1});
+}
+
+void AddedVocabulary::extract_and_normalize(const Normalizer* normalizer, std::string text,
+                                            PreTokenized& out) const {
+  thread_local std::vector<Match> matches;
+  out.buffers.clear();
+  out.splits.clear();
+  find_matches(text, raw_, matches);
+  if (matches.empty()) {
+    out.buffers.emplace_back(std::move(text), 0);
+    if (normalizer) normalizer->normalize(out.buffers[0]);
+    split_normalized(out, 0);
+    return;
+  }
+  out.buffers.emplace_back(text, 0);
+  std::size_t last = 0;
+  auto normalize_part = [&](std::size_t a, std::size_t b) {
+    if (a >= b) return;
+    out.buffers.emplace_back(text.substr(a, b - a), static_cast<std::uint32_t>(a));
+    const auto index = static_cast<std::uint32_t>(out.buffers.size() - 1);
+    if (normalizer) normalizer->normalize(out.buffers[index]);
+    split_normalized(out, index);
+  };
+  for (const Match& m : matches) {
+    normalize_part(last, m.start);
+    if (m.start < m.stop)
+      out.splits.push_back({0, static_cast<std::uint32_t>(m.start),
+                            static_cast<std::uint32_t>(m.stop),
+                            tokens_[static_cast<std::size_t>(m.token)].id});
+    last = m.stop;
+  }
+  normalize_part(last, text.size());
 }
 
 }  // namespace rank_rerank::tok

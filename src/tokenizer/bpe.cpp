@@ -36,7 +36,7 @@ class Bpe final : public Model {
     if (word.empty()) return;
     if (ignore_merges_) {
       if (auto id = vocab_.find(word)) {
-        out.push_back(Token{*id, std::string(word), 0, static_cast<std::uint32_t>(word.size())});
+        out.push_back(Token{*id, 0, static_cast<std::uint32_t>(word.size())});
         return;
       }
     }
@@ -44,8 +44,11 @@ class Bpe final : public Model {
     merge_all(symbols);
     for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next) {
       const Symbol& s = symbols[static_cast<std::size_t>(i)];
-      out.push_back(Token{s.id, vocab_.token(s.id).value_or(""), s.start, s.end});
+      out.push_back(Token{s.id, s.start, s.end});
     }
+  }
+  std::string_view token_text(const Token& t, std::string_view) const override {
+    return vocab_.has_id(t.id) ? vocab_.view(t.id) : std::string_view();
   }
   std::optional<std::int32_t> token_to_id(std::string_view t) const override {
     return vocab_.find(t);
@@ -197,7 +200,7 @@ std::unique_ptr<Model> load_bpe(const Fields& f) {
   for (auto [k, v] : obj) {
     std::int64_t id;
     if (v.get(id)) f.fail("vocab", "must map tokens to integer ids");
-    vocab.add(std::string(k), static_cast<std::int32_t>(id));
+    vocab.add(k, static_cast<std::int32_t>(id));
   }
   const std::string prefix = f.str_or("continuing_subword_prefix", "");
   std::unordered_map<std::uint64_t, std::pair<std::int32_t, std::int32_t>> merges;

@@ -38,8 +38,8 @@ int char_to_byte(char32_t c) {
   return c < inverse.size() ? inverse[c] : -1;
 }
 
-std::vector<Piece> gpt2_pieces(std::string_view s) {
-  std::vector<Piece> pieces;
+void gpt2_pieces(std::string_view s, std::vector<Piece>& pieces) {
+  pieces.clear();
   const std::size_t n = s.size();
   auto char_at = [&](std::size_t i, std::size_t& next) {
     next = i;
@@ -115,7 +115,6 @@ std::vector<Piece> gpt2_pieces(std::string_view s) {
     pieces.push_back({start, end, true});
     i = end;
   }
-  return pieces;
 }
 
 }  // namespace rank_rerank::tok

@@ -12,10 +12,10 @@ namespace rank_rerank::tok {
 std::unique_ptr<Normalizer> load_normalizer(Json obj);
 std::unique_ptr<Normalizer> load_precompiled(const Fields& f);
 std::unique_ptr<PreTokenizer> load_pre_tokenizer(Json obj);
-std::unique_ptr<Model> load_model(Json obj);
 std::unique_ptr<Model> load_wordpiece(const Fields& f);
 std::unique_ptr<Model> load_bpe(const Fields& f);
-std::unique_ptr<Model> load_unigram(const Fields& f);
+// `source` is the whole tokenizer.json, for the scores' text (see json_float.hpp).
+std::unique_ptr<Model> load_unigram(const Fields& f, const simdjson::padded_string& source);
 std::unique_ptr<Normalizer> make_bert_normalizer(bool clean_text, bool chinese, bool strip_accents,
                                                  bool lowercase);
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer();

@@ -4,30 +4,39 @@
 
 namespace rank_rerank::tok {
 
-NormalizedString::NormalizedString(std::string_view text, std::uint32_t shift)
-    : text_(text), orig_start_(shift) {
-  align_.resize(text.size());
+void NormalizedString::materialize() {
+  if (aligned_) return;
+  align_.resize(text_.size());
   std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t len = utf8_length_from_lead(static_cast<unsigned char>(text[i]));
-    const Span span{static_cast<std::uint32_t>(shift + i),
-                    static_cast<std::uint32_t>(shift + i + len)};
-    for (std::size_t k = 0; k < len && i + k < text.size(); ++k) align_[i + k] = span;
+  while (i < text_.size()) {
+    const std::size_t len = utf8_length_from_lead(static_cast<unsigned char>(text_[i]));
+    const Span span{static_cast<std::uint32_t>(orig_start_ + i),
+                    static_cast<std::uint32_t>(orig_start_ + i + len)};
+    for (std::size_t k = 0; k < len && i + k < text_.size(); ++k) align_[i + k] = span;
     i += len;
   }
+  aligned_ = true;
 }
 
-Span NormalizedString::original_span(std::size_t start, std::size_t end) const {
-  if (start >= end || end > align_.size()) {
-    return {static_cast<std::uint32_t>(orig_start_ + start),
-            static_cast<std::uint32_t>(orig_start_ + start)};
-  }
-  return {align_[start].first, align_[end - 1].second};
+void NormalizedString::overwrite(std::size_t i, char32_t c) {
+  // Every byte of a character carries the same span, so the alignment stays valid.
+  char buf[4];
+  const std::size_t n = encode_utf8(c, buf);
+  for (std::size_t k = 0; k < n; ++k) text_[i + k] = buf[k];
 }
 
 void NormalizedString::transform_range(std::size_t start, std::size_t end,
                                        const std::vector<Change>& dest,
                                        std::size_t initial_removed_chars) {
+  if (initial_removed_chars == 0 && same_layout(start, end, dest)) {
+    std::size_t pos = start;
+    for (const Change& ch : dest) {
+      overwrite(pos, ch.c);
+      pos += utf8_length(ch.c);
+    }
+    return;
+  }
+  materialize();
   auto char_len_at = [&](std::size_t pos) -> std::size_t {
     return pos < end ? utf8_length_from_lead(static_cast<unsigned char>(text_[pos])) : 0;
   };
@@ -59,19 +68,48 @@ void NormalizedString::transform_range(std::size_t start, std::size_t end,
                 out_align.end());
 }
 
+bool NormalizedString::same_layout(std::size_t start, std::size_t end,
+                                   const std::vector<Change>& dest) const {
+  std::size_t pos = start;
+  for (const Change& ch : dest) {
+    if (ch.delta != 0 || pos >= end) return false;
+    const std::size_t len = utf8_length_from_lead(static_cast<unsigned char>(text_[pos]));
+    if (utf8_length(ch.c) != len) return false;
+    pos += len;
+  }
+  return pos == end;
+}
+
 void NormalizedString::lowercase() {
-  bool changed = false;
-  std::vector<Change> changes;
-  changes.reserve(text_.size());
   std::size_t i = 0;
   while (i < text_.size()) {
+    const auto b = static_cast<unsigned char>(text_[i]);
+    if (b < 0x80) {
+      if (b >= 'A' && b <= 'Z') text_[i] = static_cast<char>(b + 32);
+      ++i;
+      continue;
+    }
+    const std::size_t at = i;
     const char32_t c = next_code_point(text_, i);
     char32_t lower[2];
     const int n = to_lowercase(c, lower);
-    changed |= (n != 1 || lower[0] != c);
+    if (n == 1 && lower[0] == c) continue;
+    if (n == 1 && utf8_length(lower[0]) == i - at) {
+      overwrite(at, lower[0]);
+      continue;
+    }
+    // The layout changes from here on (U+0130 becomes two characters, or a lowercase form has
+    // another UTF-8 length).
+    std::vector<Change> changes;
+    changes.reserve(text_.size() - at + 1);
     for (int k = 0; k < n; ++k) changes.push_back({lower[k], k > 0 ? 1 : 0});
+    while (i < text_.size()) {
+      const int m = to_lowercase(next_code_point(text_, i), lower);
+      for (int k = 0; k < m; ++k) changes.push_back({lower[k], k > 0 ? 1 : 0});
+    }
+    transform_range(at, text_.size(), changes, 0);
+    return;
   }
-  if (changed) transform(changes, 0);
 }
 
 void NormalizedString::prepend(std::string_view s) {
@@ -108,6 +146,7 @@ void NormalizedString::replace(const std::vector<Piece>& pieces, std::string_vie
   bool any = false;
   for (const Piece& p : pieces) any |= p.is_match;
   if (!any) return;
+  materialize();
   std::string out;
   std::vector<Span> out_align;
   out.reserve(text_.size());
@@ -149,23 +188,28 @@ void NormalizedString::strip(bool left, bool right) {
 
 NormalizedString NormalizedString::slice(std::size_t start, std::size_t end) const {
   NormalizedString out;
-  out.text_ = text_.substr(start, end - start);
-  out.align_.assign(align_.begin() + static_cast<std::ptrdiff_t>(start),
-                    align_.begin() + static_cast<std::ptrdiff_t>(end));
-  out.orig_start_ = start < end ? align_[start].first : orig_start_;
+  out.text_.assign(text_, start, end - start);
+  if (aligned_) {
+    out.align_.assign(align_.begin() + static_cast<std::ptrdiff_t>(start),
+                      align_.begin() + static_cast<std::ptrdiff_t>(end));
+    out.aligned_ = true;
+    out.orig_start_ = start < end ? align_[start].first : orig_start_;
+  } else {
+    out.orig_start_ = static_cast<std::uint32_t>(orig_start_ + start);
+  }
   return out;
 }
 
-std::vector<NormalizedString> NormalizedString::split(const std::vector<Piece>& pieces,
-                                                      SplitBehavior how) const {
-  std::vector<Piece> parts;
-  parts.reserve(pieces.size());
+void apply_split_behavior(const std::vector<Piece>& pieces, SplitBehavior how,
+                          std::vector<Piece>& parts) {
+  parts.clear();
   switch (how) {
     case SplitBehavior::isolated:
       for (const Piece& p : pieces) parts.push_back({p.start, p.end, false});
       break;
     case SplitBehavior::removed:
-      parts = pieces;
+      for (const Piece& p : pieces)
+        if (!p.is_match) parts.push_back(p);
       break;
     case SplitBehavior::contiguous: {
       bool previous = false;
@@ -205,19 +249,18 @@ std::vector<NormalizedString> NormalizedString::split(const std::vector<Piece>& 
       break;
     }
   }
-  std::vector<NormalizedString> out;
-  out.reserve(parts.size());
-  for (const Piece& p : parts) {
-    if (!p.is_match && p.start < p.end) out.push_back(slice(p.start, p.end));
-  }
-  return out;
+  std::size_t kept = 0;
+  for (const Piece& p : parts)
+    if (p.start < p.end) parts[kept++] = p;
+  parts.resize(kept);
 }
 
-std::vector<Piece> find_literal_matches(std::string_view s, std::string_view literal) {
-  std::vector<Piece> pieces;
+void find_literal_matches(std::string_view s, std::string_view literal,
+                          std::vector<Piece>& pieces) {
+  pieces.clear();
   if (literal.empty()) {
     if (!s.empty()) pieces.push_back({0, s.size(), false});
-    return pieces;
+    return;
   }
   std::size_t last = 0;
   for (std::size_t pos = s.find(literal); pos != std::string_view::npos;
@@ -227,7 +270,6 @@ std::vector<Piece> find_literal_matches(std::string_view s, std::string_view lit
     last = pos + literal.size();
   }
   if (last < s.size()) pieces.push_back({last, s.size(), false});
-  return pieces;
 }
 
 }  // namespace rank_rerank::tok

@@ -7,14 +7,24 @@ namespace rank_rerank::tok {
 
 template <class Keep>
 void NormalizedString::filter(Keep keep) {
-  std::vector<Change> changes;
-  bool any_removed = false;
+  // Nothing is removed in the common case: check before building any change list.
   std::size_t i = 0;
+  std::size_t first_removed = text_.size();
+  while (i < text_.size()) {
+    const std::size_t at = i;
+    if (!keep(next_code_point(text_, i))) {
+      first_removed = at;
+      break;
+    }
+  }
+  if (first_removed == text_.size()) return;
+  std::vector<Change> changes;
+  changes.reserve(text_.size());
   int removed = 0;
   std::size_t removed_start = 0;
   bool have_last = false;
   char32_t last = 0;
-  changes.reserve(text_.size());
+  i = 0;
   while (i < text_.size()) {
     const char32_t c = next_code_point(text_, i);
     if (keep(c)) {
@@ -28,32 +38,37 @@ void NormalizedString::filter(Keep keep) {
       removed = 0;
     } else {
       ++removed;
-      any_removed = true;
     }
   }
-  if (!any_removed) return;
   if (have_last) changes.push_back({last, -removed});
-  transform(changes, removed_start);
+  transform(changes, have_last ? removed_start : static_cast<std::size_t>(removed));
 }
 
 template <class Map>
 void NormalizedString::map(Map fn) {
-  std::vector<Change> changes;
-  bool changed = false;
   std::size_t i = 0;
-  changes.reserve(text_.size());
   while (i < text_.size()) {
+    const std::size_t at = i;
     const char32_t c = next_code_point(text_, i);
     const char32_t m = fn(c);
-    changed |= (m != c);
+    if (m == c) continue;
+    if (utf8_length(m) == i - at) {
+      overwrite(at, m);
+      continue;
+    }
+    // A character changes its UTF-8 length: rebuild from here on.
+    std::vector<Change> changes;
+    changes.reserve(text_.size() - at);
     changes.push_back({m, 0});
+    while (i < text_.size()) changes.push_back({fn(next_code_point(text_, i)), 0});
+    transform_range(at, text_.size(), changes, 0);
+    return;
   }
-  if (changed) transform(changes, 0);
 }
 
 template <class Pred>
-std::vector<Piece> find_char_matches(std::string_view s, Pred pred) {
-  std::vector<Piece> pieces;
+void find_char_matches(std::string_view s, Pred pred, std::vector<Piece>& pieces) {
+  pieces.clear();
   std::size_t last = 0, i = 0;
   while (i < s.size()) {
     const std::size_t start = i;
@@ -65,7 +80,6 @@ std::vector<Piece> find_char_matches(std::string_view s, Pred pred) {
     }
   }
   if (last < s.size()) pieces.push_back({last, s.size(), false});
-  return pieces;
 }
 
 }  // namespace rank_rerank::tok

@@ -17,15 +17,10 @@ bool is_chinese_char(char32_t c) {
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-bool all_ascii(const std::string& s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
 // Decomposition (NFD / NFKD): the first character of each decomposition replaces the original,
 // the rest are insertions; runs of combining marks are put in canonical order.
 void decompose(NormalizedString& s, bool compat) {
-  if (all_ascii(s.get())) return;
+  if (is_ascii(s.get())) return;
   struct Item {
     char32_t c;
     int delta;
@@ -81,7 +76,7 @@ void decompose(NormalizedString& s, bool compat) {
 // Composition (NFC / NFKC), segment by segment (a starter and its following marks): the output
 // characters replace the input ones one by one; extra ones are insertions, missing ones removals.
 void compose(NormalizedString& s, bool compat) {
-  if (all_ascii(s.get())) return;
+  if (is_ascii(s.get())) return;
   const std::string& text = s.get();
   std::vector<Change> changes;
   bool changed = false;
@@ -135,7 +130,7 @@ class BertNormalizer final : public Normalizer {
         return (c == '\t' || c == '\n' || c == '\r' || is_white_space(c)) ? U' ' : c;
       });
     }
-    if (chinese_ && !all_ascii(s.get())) {
+    if (chinese_ && !is_ascii(s.get())) {
       std::vector<Change> changes;
       bool any = false;
       const std::string& t = s.get();
@@ -155,7 +150,7 @@ class BertNormalizer final : public Normalizer {
     }
     if (strip_) {
       decompose(s, false);
-      if (!all_ascii(s.get())) s.filter([](char32_t c) { return !is_nonspacing_mark(c); });
+      if (!is_ascii(s.get())) s.filter([](char32_t c) { return !is_nonspacing_mark(c); });
     }
     if (lower_) s.lowercase();
   }
@@ -205,7 +200,13 @@ class Replace final : public Normalizer {
   Replace(std::string pattern, std::shared_ptr<Regex> regex, std::string content)
       : pattern_(std::move(pattern)), regex_(std::move(regex)), content_(std::move(content)) {}
   void normalize(NormalizedString& s) const override {
-    s.replace(regex_ ? regex_->pieces(s.get()) : find_literal_matches(s.get(), pattern_), content_);
+    std::vector<Piece> pieces;
+    if (regex_) {
+      regex_->pieces(s.get(), pieces);
+    } else {
+      find_literal_matches(s.get(), pattern_, pieces);
+    }
+    s.replace(pieces, content_);
   }
 
  private:

@@ -13,8 +13,7 @@ struct SpecialPiece {
   std::vector<std::string> tokens;
 };
 
-Encoding specials(const SpecialPiece& p, std::int32_t type_id) {
-  Encoding e;
+void append_specials(Encoding& e, const SpecialPiece& p, std::int32_t type_id) {
   for (std::size_t i = 0; i < p.ids.size(); ++i) {
     e.ids.push_back(p.ids[i]);
     e.tokens.push_back(p.tokens[i]);
@@ -25,7 +24,6 @@ Encoding specials(const SpecialPiece& p, std::int32_t type_id) {
     e.sequence_ids.push_back(-1);
     e.offsets.emplace_back(0, 0);
   }
-  return e;
 }
 
 void set_sequence(Encoding& e, std::int32_t seq, std::optional<std::int32_t> type_id) {
@@ -39,6 +37,7 @@ class Template final : public PostProcessor {
     bool is_sequence;
     std::string id;  // "A"/"B" or the special token name
     std::int32_t type_id;
+    std::size_t sequence;  // 0 for A, 1 for B
   };
   Template(std::vector<Item> single, std::vector<Item> pair, std::map<std::string, SpecialPiece> sp)
       : single_(std::move(single)), pair_(std::move(pair)), specials_(std::move(sp)) {}
@@ -49,19 +48,31 @@ class Template final : public PostProcessor {
     return n;
   }
   void process(std::vector<Encoding>& encs, bool add_special) const override {
-    std::vector<Encoding> out;
-    for (const Item& it : encs.size() == 2 ? pair_ : single_) {
-      if (it.is_sequence) {
-        const std::size_t i = it.id == "A" ? 0 : 1;
-        if (i >= encs.size()) continue;
-        Encoding e = encs[i];
-        set_sequence(e, static_cast<std::int32_t>(i), it.type_id);
-        out.push_back(std::move(e));
-      } else if (add_special) {
-        out.push_back(specials(specials_.at(it.id), it.type_id));
+    const std::vector<Item>& items = encs.size() == 2 ? pair_ : single_;
+    std::size_t total = 0, uses[2] = {0, 0};
+    for (const Item& it : items) {
+      if (!it.is_sequence) {
+        total += add_special ? specials_.at(it.id).ids.size() : 0;
+      } else if (it.sequence < encs.size()) {
+        total += encs[it.sequence].size();
+        ++uses[it.sequence];
       }
     }
-    encs = std::move(out);
+    Encoding out;
+    reserve_encoding(out, total);
+    for (const Item& it : items) {
+      if (!it.is_sequence) {
+        if (add_special) append_specials(out, specials_.at(it.id), it.type_id);
+        continue;
+      }
+      if (it.sequence >= encs.size()) continue;
+      const auto seq = static_cast<std::int32_t>(it.sequence);
+      Encoding e = --uses[it.sequence] == 0 ? std::move(encs[it.sequence]) : encs[it.sequence];
+      set_sequence(e, seq, it.type_id);
+      append_encoding(out, std::move(e));
+    }
+    encs.clear();
+    encs.push_back(std::move(out));
   }
 
  private:
@@ -88,19 +99,22 @@ class BertLike final : public PostProcessor {
     for (std::size_t i = 0; i < encs.size(); ++i)
       set_sequence(encs[i], static_cast<std::int32_t>(i), std::nullopt);
     if (!add_special) return;
-    std::vector<Encoding> out;
-    out.push_back(specials(cls_, 0));
-    out.push_back(encs[0]);
-    out.push_back(specials(sep_, 0));
+    std::size_t total = added_tokens(encs.size() == 2);
+    for (const Encoding& e : encs) total += e.size();
+    Encoding out;
+    reserve_encoding(out, total);
+    append_specials(out, cls_, 0);
+    append_encoding(out, std::move(encs[0]));
+    append_specials(out, sep_, 0);
     if (encs.size() == 2) {
       const std::int32_t t = roberta_ ? 0 : 1;
-      if (roberta_) out.push_back(specials(sep_, 0));
-      Encoding b = encs[1];
-      if (!roberta_) b.type_ids.assign(b.size(), 1);
-      out.push_back(std::move(b));
-      out.push_back(specials(sep_, t));
+      if (roberta_) append_specials(out, sep_, 0);
+      if (!roberta_) encs[1].type_ids.assign(encs[1].size(), 1);
+      append_encoding(out, std::move(encs[1]));
+      append_specials(out, sep_, t);
     }
-    encs = std::move(out);
+    encs.clear();
+    encs.push_back(std::move(out));
   }
 
  private:
@@ -155,15 +169,27 @@ std::vector<Template::Item> template_items(const Fields& f, std::string_view key
     const Fields p(piece, f.where() + " " + std::string(key));
     const bool seq = p.has("Sequence");
     const Fields body(p.at(seq ? "Sequence" : "SpecialToken"), p.where());
-    items.push_back(
-        {seq, body.str("id"), static_cast<std::int32_t>(body.integer_or("type_id", 0))});
+    const std::string id = body.str("id");
+    items.push_back({seq, id, static_cast<std::int32_t>(body.integer_or("type_id", 0)),
+                     id == "B" ? std::size_t{1} : std::size_t{0}});
   }
   return items;
 }
 
 }  // namespace
 
-void append_encoding(Encoding& a, const Encoding& b) {
+void reserve_encoding(Encoding& e, std::size_t n) {
+  e.ids.reserve(n);
+  e.type_ids.reserve(n);
+  e.attention_mask.reserve(n);
+  e.special_tokens_mask.reserve(n);
+  e.word_ids.reserve(n);
+  e.sequence_ids.reserve(n);
+  e.offsets.reserve(n);
+  e.tokens.reserve(n);
+}
+
+void append_encoding(Encoding& a, Encoding&& b) {
   a.ids.insert(a.ids.end(), b.ids.begin(), b.ids.end());
   a.type_ids.insert(a.type_ids.end(), b.type_ids.begin(), b.type_ids.end());
   a.attention_mask.insert(a.attention_mask.end(), b.attention_mask.begin(), b.attention_mask.end());
@@ -172,7 +198,8 @@ void append_encoding(Encoding& a, const Encoding& b) {
   a.word_ids.insert(a.word_ids.end(), b.word_ids.begin(), b.word_ids.end());
   a.sequence_ids.insert(a.sequence_ids.end(), b.sequence_ids.begin(), b.sequence_ids.end());
   a.offsets.insert(a.offsets.end(), b.offsets.begin(), b.offsets.end());
-  a.tokens.insert(a.tokens.end(), b.tokens.begin(), b.tokens.end());
+  a.tokens.insert(a.tokens.end(), std::make_move_iterator(b.tokens.begin()),
+                  std::make_move_iterator(b.tokens.end()));
 }
 
 void trim_byte_level_offsets(Encoding& e, bool add_prefix_space) {

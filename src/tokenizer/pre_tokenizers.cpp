@@ -23,14 +23,23 @@ SplitBehavior parse_behavior(const Fields& f, std::string_view key) {
   f.fail(key, "has unknown value '" + b + "'");
 }
 
+// Whitespace is removed and each punctuation character isolated, in one pass (the same result as
+// `tokenizers`' two splits).
 class BertPre final : public PreTokenizer {
  public:
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [](const NormalizedString& n) {
-      return n.split(find_char_matches(n.get(), is_white_space), SplitBehavior::removed);
-    });
-    split_each(splits, [](const NormalizedString& n) {
-      return n.split(find_char_matches(n.get(), is_bert_punctuation), SplitBehavior::isolated);
+  void pre_tokenize(PreTokenized& p) const override {
+    split_ranges(p, SplitBehavior::removed, [](std::string_view s, std::vector<Piece>& pieces) {
+      std::size_t i = 0, word = 0;
+      while (i < s.size()) {
+        const std::size_t start = i;
+        const char32_t c = next_code_point(s, i);
+        const bool space = is_white_space(c);
+        if (!space && !is_bert_punctuation(c)) continue;
+        if (word < start) pieces.push_back({word, start, false});
+        pieces.push_back({start, i, space});
+        word = i;
+      }
+      if (word < s.size()) pieces.push_back({word, s.size(), false});
     });
   }
 };
@@ -38,10 +47,8 @@ class BertPre final : public PreTokenizer {
 // \w+|[^\w\s]+ : runs of word characters and runs of other non-space characters are kept.
 class WhitespacePre final : public PreTokenizer {
  public:
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [](const NormalizedString& n) {
-      const std::string& s = n.get();
-      std::vector<Piece> pieces;
+  void pre_tokenize(PreTokenized& p) const override {
+    split_ranges(p, SplitBehavior::removed, [](std::string_view s, std::vector<Piece>& pieces) {
       std::size_t i = 0;
       int prev_kind = -1;  // 0 space, 1 word, 2 other
       while (i < s.size()) {
@@ -55,7 +62,6 @@ class WhitespacePre final : public PreTokenizer {
         }
         prev_kind = kind;
       }
-      return n.split(pieces, SplitBehavior::removed);
     });
   }
 };
@@ -63,9 +69,9 @@ class WhitespacePre final : public PreTokenizer {
 class CharClassPre final : public PreTokenizer {
  public:
   CharClassPre(bool (*pred)(char32_t), SplitBehavior how) : pred_(pred), how_(how) {}
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NormalizedString& n) {
-      return n.split(find_char_matches(n.get(), pred_), how_);
+  void pre_tokenize(PreTokenized& p) const override {
+    split_ranges(p, how_, [&](std::string_view s, std::vector<Piece>& pieces) {
+      find_char_matches(s, pred_, pieces);
     });
   }
 
@@ -79,19 +85,27 @@ class MetaspacePre final : public PreTokenizer {
   enum class Prepend { always, first, never };
   MetaspacePre(std::string replacement, Prepend scheme, bool split)
       : replacement_(std::move(replacement)), scheme_(scheme), split_(split) {}
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](NormalizedString& n) {
-      n.replace(find_literal_matches(n.get(), " "), replacement_);
+  void pre_tokenize(PreTokenized& p) const override {
+    std::vector<std::uint32_t> users = buffer_users(p);
+    std::vector<Piece> spaces;
+    for (std::size_t i = 0; i < p.splits.size(); ++i) {
+      if (p.splits[i].added_id >= 0) continue;
+      const std::uint32_t b = own_buffer(p, i, users);
+      NormalizedString& n = p.buffers[b];
+      find_literal_matches(n.get(), " ", spaces);
+      n.replace(spaces, replacement_);
       const bool starts = n.get().compare(0, replacement_.size(), replacement_) == 0;
       if (!starts &&
           (scheme_ == Prepend::always || (scheme_ == Prepend::first && n.original_start() == 0))) {
         n.prepend(replacement_);
       }
-      if (split_)
-        return n.split(find_literal_matches(n.get(), replacement_),
-                       SplitBehavior::merged_with_next);
-      return std::vector<NormalizedString>{n};
-    });
+      p.splits[i].end = static_cast<std::uint32_t>(n.get().size());
+    }
+    if (!split_) return;
+    split_ranges(p, SplitBehavior::merged_with_next,
+                 [&](std::string_view s, std::vector<Piece>& pieces) {
+                   find_literal_matches(s, replacement_, pieces);
+                 });
   }
 
  private:
@@ -100,29 +114,50 @@ class MetaspacePre final : public PreTokenizer {
   bool split_;
 };
 
+// Optional prefix space, the GPT-2 split, then every byte as its GPT-2 character. The byte mapping
+// is applied to a whole split at once: it is per character, so the alignments are those of
+// `tokenizers`' piece-by-piece mapping.
 class ByteLevelPre final : public PreTokenizer {
  public:
   ByteLevelPre(bool prefix, bool regex) : prefix_(prefix), regex_(regex) {}
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](NormalizedString& n) {
-      if (prefix_ && (n.get().empty() || n.get()[0] != ' ')) n.prepend(" ");
-      if (regex_) return n.split(gpt2_pieces(n.get()), SplitBehavior::isolated);
-      return std::vector<NormalizedString>{n};
-    });
+  void pre_tokenize(PreTokenized& p) const override {
+    std::vector<std::uint32_t> users = buffer_users(p);
+    std::vector<Split> out;
+    out.reserve(p.splits.size() * 4);
+    std::vector<Piece> pieces;
     std::vector<Change> changes;
-    for (Split& s : splits) {
-      if (s.tokens) continue;
-      const std::string& t = s.normalized.get();
-      changes.clear();
-      std::size_t i = 0;
-      while (i < t.size()) {
-        const std::size_t len = utf8_length_from_lead(static_cast<unsigned char>(t[i]));
-        for (std::size_t k = 0; k < len; ++k)
-          changes.push_back({byte_to_char(static_cast<unsigned char>(t[i + k])), k > 0 ? 1 : 0});
-        i += len;
+    std::vector<std::uint32_t> moved;  // new byte position of each old byte position
+    for (std::size_t i = 0; i < p.splits.size(); ++i) {
+      if (p.splits[i].added_id >= 0) {
+        out.push_back(p.splits[i]);
+        continue;
       }
-      s.normalized.transform(changes, 0);
+      const std::uint32_t b = own_buffer(p, i, users);
+      NormalizedString& n = p.buffers[b];
+      if (prefix_ && (n.get().empty() || n.get()[0] != ' ')) n.prepend(" ");
+      const std::string& t = n.get();
+      pieces.clear();
+      if (regex_) {
+        gpt2_pieces(t, pieces);
+      } else if (!t.empty()) {
+        pieces.push_back({0, t.size(), false});
+      }
+      changes.clear();
+      moved.assign(t.size() + 1, 0);
+      std::uint32_t pos = 0;
+      for (std::size_t k = 0; k < t.size(); ++k) {
+        const char32_t c = byte_to_char(static_cast<unsigned char>(t[k]));
+        const bool continuation = (static_cast<unsigned char>(t[k]) & 0xC0) == 0x80;
+        changes.push_back({c, continuation ? 1 : 0});
+        moved[k] = pos;
+        pos += static_cast<std::uint32_t>(utf8_length(c));
+      }
+      moved[t.size()] = pos;
+      for (const Piece& piece : pieces)
+        out.push_back({b, moved[piece.start], moved[piece.end], -1});
+      n.transform(changes, 0);
     }
+    p.splits.swap(out);
   }
 
  private:
@@ -133,13 +168,15 @@ class SplitPre final : public PreTokenizer {
  public:
   SplitPre(std::string literal, std::shared_ptr<Regex> regex, SplitBehavior how, bool invert)
       : literal_(std::move(literal)), regex_(std::move(regex)), how_(how), invert_(invert) {}
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    split_each(splits, [&](const NormalizedString& n) {
-      std::vector<Piece> pieces =
-          regex_ ? regex_->pieces(n.get()) : find_literal_matches(n.get(), literal_);
+  void pre_tokenize(PreTokenized& p) const override {
+    split_ranges(p, how_, [&](std::string_view s, std::vector<Piece>& pieces) {
+      if (regex_) {
+        regex_->pieces(s, pieces);
+      } else {
+        find_literal_matches(s, literal_, pieces);
+      }
       if (invert_)
-        for (Piece& p : pieces) p.is_match = !p.is_match;
-      return n.split(pieces, how_);
+        for (Piece& piece : pieces) piece.is_match = !piece.is_match;
     });
   }
 
@@ -154,8 +191,8 @@ class PreSequence final : public PreTokenizer {
  public:
   explicit PreSequence(std::vector<std::unique_ptr<PreTokenizer>> parts)
       : parts_(std::move(parts)) {}
-  void pre_tokenize(std::vector<Split>& splits) const override {
-    for (const auto& p : parts_) p->pre_tokenize(splits);
+  void pre_tokenize(PreTokenized& p) const override {
+    for (const auto& part : parts_) part->pre_tokenize(p);
   }
 
  private:
@@ -163,6 +200,25 @@ class PreSequence final : public PreTokenizer {
 };
 
 }  // namespace
+
+std::vector<std::uint32_t> buffer_users(const PreTokenized& p) {
+  std::vector<std::uint32_t> users(p.buffers.size(), 0);
+  for (const Split& s : p.splits) ++users[s.buffer];
+  return users;
+}
+
+std::uint32_t own_buffer(PreTokenized& p, std::size_t i, std::vector<std::uint32_t>& users) {
+  Split& s = p.splits[i];
+  if (users[s.buffer] == 1 && s.start == 0 && s.end == p.buffers[s.buffer].get().size())
+    return s.buffer;
+  NormalizedString copy = p.buffers[s.buffer].slice(s.start, s.end);
+  --users[s.buffer];
+  p.buffers.push_back(std::move(copy));
+  users.push_back(1);
+  s = {static_cast<std::uint32_t>(p.buffers.size() - 1), 0,
+       static_cast<std::uint32_t>(p.buffers.back().get().size()), -1};
+  return s.buffer;
+}
 
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() { return std::make_unique<BertPre>(); }
 

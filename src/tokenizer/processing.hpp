@@ -28,7 +28,8 @@ std::unique_ptr<PostProcessor> make_bert_processing(std::string sep, std::int32_
 std::unique_ptr<Decoder> load_decoder(Json obj);
 std::unique_ptr<Decoder> make_wordpiece_decoder();
 // Appends b to a (tokens, ids, masks, offsets).
-void append_encoding(Encoding& a, const Encoding& b);
+void append_encoding(Encoding& a, Encoding&& b);
+void reserve_encoding(Encoding& e, std::size_t n);
 // ByteLevel's offset trimming (leading / trailing spaces leave the offsets).
 void trim_byte_level_offsets(Encoding& e, bool add_prefix_space);
 

@@ -19,9 +19,9 @@ Regex::Regex(const std::string& pattern, const Fields& f) {
 
 Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
-std::vector<Piece> Regex::pieces(const std::string& s) const {
+void Regex::pieces(std::string_view s, std::vector<Piece>& out) const {
   auto* code = static_cast<pcre2_code*>(code_);
-  std::vector<Piece> out;
+  out.clear();
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(code, nullptr);
   std::size_t last = 0, pos = 0;
   while (pos <= s.size()) {
@@ -41,7 +41,6 @@ std::vector<Piece> Regex::pieces(const std::string& s) const {
   }
   pcre2_match_data_free(md);
   if (last < s.size()) out.push_back({last, s.size(), false});
-  return out;
 }
 
 }  // namespace rank_rerank::tok

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokenizer/json_fields.hpp"
@@ -19,7 +20,7 @@ class Regex {
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
   // Segments s into matches and the text between them; empty matches split nothing.
-  std::vector<Piece> pieces(const std::string& s) const;
+  void pieces(std::string_view s, std::vector<Piece>& out) const;
 
  private:
   void* code_;

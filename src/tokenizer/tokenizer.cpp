@@ -8,55 +8,66 @@
 
 namespace rank_rerank {
 
-using tok::Split;
-
 Encoding Tokenizer::Impl::encode_sequence(std::string_view raw, std::int32_t type_id) const {
   std::string text;
   tok::sanitize_utf8(raw, text);
-  std::vector<Split> splits = added.extract_and_normalize(normalizer.get(), text);
-  if (pre_tokenizer) pre_tokenizer->pre_tokenize(splits);
-
-  // Byte -> code point index of the input, only needed for non-ASCII text.
-  std::vector<std::uint32_t> char_of;
-  bool ascii = true;
-  for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
+  const std::size_t n = text.size();
+  // Byte -> code point index of the input, only needed for non-ASCII text. The end of a span maps
+  // like `tokenizers`: the char index of the end byte, or one past the last char.
+  thread_local std::vector<std::uint32_t> char_of;
+  const bool ascii = tok::is_ascii(text);
   if (!ascii) {
-    char_of.resize(text.size() + 1);
-    std::uint32_t n = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && i > 0) ++n;
-      char_of[i] = n;
+    char_of.resize(n + 1);
+    std::uint32_t chars = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && i > 0) ++chars;
+      char_of[i] = chars;
     }
-    char_of[text.size()] = static_cast<std::uint32_t>(tok::count_code_points(text));
+    char_of[n] = static_cast<std::uint32_t>(tok::count_code_points(text));
   }
   auto to_chars = [&](tok::Span s) -> std::pair<std::uint32_t, std::uint32_t> {
-    if (ascii || s.first >= text.size()) return s;
-    // The end maps like `tokenizers`: the char index of the end byte, or one past the last char.
-    const std::uint32_t start = char_of[s.first];
-    std::uint32_t end = s.second < text.size() ? char_of[s.second] : char_of[text.size()];
-    return {start, end};
+    if (ascii || s.first >= n) return s;
+    return {char_of[s.first], char_of[std::min<std::size_t>(s.second, n)]};
   };
 
+  thread_local tok::PreTokenized pre;
+  added.extract_and_normalize(normalizer.get(), std::move(text), pre);
+  if (pre_tokenizer) pre_tokenizer->pre_tokenize(pre);
+
+  // Tokens of every split first, so that the encoding is allocated once.
+  thread_local std::vector<tok::Token> tokens;
+  thread_local std::vector<std::uint32_t> split_of;
+  tokens.clear();
+  split_of.clear();
+  for (std::size_t w = 0; w < pre.splits.size(); ++w) {
+    const tok::Split& s = pre.splits[w];
+    if (s.added_id >= 0) {
+      tokens.push_back({s.added_id, 0, s.end - s.start});
+    } else {
+      model->tokenize(pre.text(s), tokens);
+    }
+    split_of.resize(tokens.size(), static_cast<std::uint32_t>(w));
+  }
+
   Encoding e;
-  std::vector<tok::Token> tokens;
-  for (std::size_t w = 0; w < splits.size(); ++w) {
-    Split& s = splits[w];
-    if (!s.tokens) {
-      tokens.clear();
-      model->tokenize(s.normalized.get(), tokens);
-      s.tokens = std::move(tokens);
-      tokens = {};
-    }
-    for (tok::Token& t : *s.tokens) {
-      e.ids.push_back(t.id);
-      e.type_ids.push_back(type_id);
-      e.attention_mask.push_back(1);
-      e.special_tokens_mask.push_back(0);
-      e.word_ids.push_back(static_cast<std::int32_t>(w));
-      e.sequence_ids.push_back(0);
-      e.offsets.push_back(to_chars(s.normalized.original_span(t.start, t.end)));
-      e.tokens.push_back(std::move(t.value));
-    }
+  const std::size_t count = tokens.size();
+  tok::reserve_encoding(e, count);
+  e.ids.resize(count);
+  e.type_ids.assign(count, type_id);
+  e.attention_mask.assign(count, 1);
+  e.special_tokens_mask.assign(count, 0);
+  e.word_ids.resize(count);
+  e.sequence_ids.assign(count, 0);
+  e.offsets.resize(count);
+  for (std::size_t k = 0; k < count; ++k) {
+    const tok::Token& t = tokens[k];
+    const tok::Split& s = pre.splits[split_of[k]];
+    const std::string_view word = pre.text(s);
+    e.ids[k] = t.id;
+    e.word_ids[k] = static_cast<std::int32_t>(split_of[k]);
+    e.offsets[k] =
+        to_chars(pre.buffers[s.buffer].original_span(s.start + t.start, s.start + t.end));
+    e.tokens.emplace_back(s.added_id >= 0 ? word : model->token_text(t, word));
   }
   return e;
 }
@@ -143,8 +154,9 @@ Encoding Tokenizer::Impl::encode(std::string_view a, const std::string_view* b,
     for (std::size_t i = 0; i < parts.size(); ++i)
       parts[i].sequence_ids.assign(parts[i].size(), static_cast<std::int32_t>(i));
   }
-  Encoding out;
-  for (const Encoding& p : parts) tok::append_encoding(out, p);
+  if (parts.size() == 1) return std::move(parts[0]);
+  Encoding out = std::move(parts[0]);
+  for (std::size_t i = 1; i < parts.size(); ++i) tok::append_encoding(out, std::move(parts[i]));
   return out;
 }
 

@@ -18,7 +18,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-std::unique_ptr<tok::Model> load_model_json(tok::Json obj) {
+std::unique_ptr<tok::Model> load_model_json(tok::Json obj, const simdjson::padded_string& source) {
   const tok::Fields f(obj, "model");
   std::string type;
   if (f.has("type")) {
@@ -33,7 +33,7 @@ std::unique_ptr<tok::Model> load_model_json(tok::Json obj) {
   const tok::Fields typed(obj, "model " + type);
   if (type == "WordPiece") return tok::load_wordpiece(typed);
   if (type == "BPE") return tok::load_bpe(typed);
-  if (type == "Unigram") return tok::load_unigram(typed);
+  if (type == "Unigram") return tok::load_unigram(typed, source);
   throw_unsupported("tokenizer.json: model type '" + type + "' is not supported");
 }
 
@@ -75,7 +75,7 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
   auto impl = std::make_unique<Impl>();
   if (auto n = root.maybe("normalizer")) impl->normalizer = tok::load_normalizer(*n);
   if (auto p = root.maybe("pre_tokenizer")) impl->pre_tokenizer = tok::load_pre_tokenizer(*p);
-  impl->model = load_model_json(root.at("model"));
+  impl->model = load_model_json(root.at("model"), padded);
   if (auto p = root.maybe("post_processor")) impl->post_processor = tok::load_post_processor(*p);
   if (auto d = root.maybe("decoder")) impl->decoder = tok::load_decoder(*d);
   impl->added.build(load_added_tokens(root), impl->normalizer.get());

@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <cstring>
+
 namespace rank_rerank::tok {
 
 namespace {
@@ -73,22 +75,16 @@ bool sanitize_utf8(std::string_view in, std::string& out) {
   return valid;
 }
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+bool is_ascii(std::string_view s) {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ull) return false;
   }
+  for (; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
+  return true;
 }
 
 std::size_t count_code_points(std::string_view s) {
@@ -97,8 +93,9 @@ std::size_t count_code_points(std::string_view s) {
   return n;
 }
 
+namespace detail {
+
 bool is_white_space(char32_t c) {
-  if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
   if (c == 0x85 || c == 0x2028 || c == 0x2029) return true;
   return category(c) == UTF8PROC_CATEGORY_ZS;
 }
@@ -111,7 +108,7 @@ bool is_other(char32_t c) {
          k == UTF8PROC_CATEGORY_CO;
 }
 
-bool is_nonspacing_mark(char32_t c) { return c >= 0x300 && category(c) == UTF8PROC_CATEGORY_MN; }
+bool is_nonspacing_mark(char32_t c) { return category(c) == UTF8PROC_CATEGORY_MN; }
 
 bool is_punctuation(char32_t c) {
   const auto k = category(c);
@@ -136,6 +133,8 @@ bool is_mark(char32_t c) {
 bool is_decimal_digit(char32_t c) { return category(c) == UTF8PROC_CATEGORY_ND; }
 
 bool is_connector_punctuation(char32_t c) { return category(c) == UTF8PROC_CATEGORY_PC; }
+
+}  // namespace detail
 
 bool is_alphanumeric(char32_t c) {
   if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -17,13 +17,7 @@ PATHS = tokenizer_parity.tokenizer_paths()
 TEXTS = list(tokenizer_parity.corpus_texts(1_500_000)) + tokenizer_parity.adversarial_texts()[:30]
 
 
-# Known gap: on runs like "*" * 74 the fixture's Unigram has exactly tied Viterbi paths in real
-# arithmetic; `tokenizers` and we pick different ones (float parsing/summation of scores differs).
-CORPUS_CASES = [pytest.param(n, marks=pytest.mark.xfail(reason="Unigram tie-break on exact score ties", strict=False))
-                if n == "unigram_precompiled" else n for n in sorted(PATHS)]
-
-
-@pytest.mark.parametrize("name", CORPUS_CASES)
+@pytest.mark.parametrize("name", sorted(PATHS))
 def test_matches_tokenizers_on_corpus_sample(name):
     bad, first = tokenizer_parity.compare(name, PATHS[name], TEXTS)
     assert bad == 0, first
