@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 
@@ -73,8 +74,13 @@ TEST_P(TinyBert, MatchesTransformersLastHiddenState) {
                                                   backend::make_cpu_backend(threads));
     const backend::Buffer out = encoder.forward({ids, types, offsets});
     ASSERT_EQ(out.size(), want.size());
-    EXPECT_LE(max_row_relative_error({out.data(), out.size()}, want, 36), 1e-4)
-        << name << " threads " << threads;
+    const double error = max_row_relative_error({out.data(), out.size()}, want, 36);
+    RecordProperty("max_row_relative_error_threads_" + std::to_string(threads), [&] {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.2e", error);
+      return std::string(text);
+    }());
+    EXPECT_LE(error, 1e-4) << name << " threads " << threads;
   }
 }
 
