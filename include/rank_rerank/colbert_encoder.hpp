@@ -1,0 +1,60 @@
+// ColBERT (late interaction) encoders: one L2-normalised vector per token, as PyLate's
+// ColBERT.encode gives them. Reads both checkpoint layouts:
+//   - PyLate / sentence-transformers: modules.json with a Transformer and one or more Dense
+//     modules, settings in config_sentence_transformers.json;
+//   - Stanford ColBERT: config.json architectures ["HF_ColBERT"], the projection `linear.weight`
+//     beside the bert.* tensors, settings in artifact.metadata (flat or under "config").
+// Queries: truncated to query_length - 1 tokens, padded with [MASK] up to that length when
+// query expansion is on, the query marker inserted as an id at position 1; every vector is kept.
+// Documents: truncated to document_length - 1 tokens, document marker at position 1; vectors of
+// skiplist tokens (punctuation by default) are dropped after encoding.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rank_rerank/embeddings.hpp"
+#include "rank_rerank/hub.hpp"
+
+namespace rank_rerank {
+
+struct ColbertEncoderOptions {
+  HubOptions hub;
+  std::size_t batch_size = 32;
+  int num_threads = 0;  // 0: rank_rerank::default_num_threads()
+  // Override the checkpoint's settings.
+  std::optional<std::size_t> query_length;
+  std::optional<std::size_t> document_length;
+};
+
+class ColbertEncoder {
+ public:
+  // Throws Error naming the file and what was found versus expected: neither layout, a missing
+  // marker token, Dense modules whose sizes do not chain, unsupported activations.
+  static ColbertEncoder from_pretrained(std::string_view path_or_id,
+                                        const ColbertEncoderOptions& options = {});
+
+  // One [n_i, dimension()] matrix per text, packed.
+  PackedEmbeddings encode_queries(const std::vector<std::string_view>& texts) const;
+  PackedEmbeddings encode_documents(const std::vector<std::string_view>& texts) const;
+
+  std::size_t dimension() const noexcept;
+  std::size_t query_length() const noexcept;
+  std::size_t document_length() const noexcept;
+
+  ColbertEncoder(ColbertEncoder&&) noexcept;
+  ColbertEncoder& operator=(ColbertEncoder&&) noexcept;
+  ~ColbertEncoder();
+
+  struct Impl;
+
+ private:
+  explicit ColbertEncoder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rank_rerank

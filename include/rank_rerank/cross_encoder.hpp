@@ -1,0 +1,59 @@
+// Cross-encoders (sentence-transformers CrossEncoder over BertForSequenceClassification): the
+// query and the document are read together and scored. Same scores as CrossEncoder.predict.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rank_rerank/hub.hpp"
+
+namespace rank_rerank {
+
+struct CrossEncoderOptions {
+  HubOptions hub;
+  std::size_t batch_size = 32;
+  int num_threads = 0;  // 0: rank_rerank::default_num_threads()
+  // Overrides tokenizer_config.json's model_max_length (capped at max_position_embeddings).
+  std::optional<std::size_t> max_length;
+};
+
+class CrossEncoder {
+ public:
+  // config.json (BERT, num_labels from id2label / num_labels), the bert.* encoder with its
+  // pooler and classifier, the tokenizer. The activation applied to the logits is resolved as
+  // sentence-transformers does: config.json sentence_transformers.activation_fn, else the legacy
+  // sbert_ce_default_activation_function, else Sigmoid for one label and Identity otherwise.
+  // Throws Error naming the file and what was found versus expected.
+  static CrossEncoder from_pretrained(std::string_view path_or_id,
+                                      const CrossEncoderOptions& options = {});
+
+  // Scores of (query, document) pairs: [pairs.size() * num_labels()], row-major. The pair is
+  // tokenized as [CLS] query [SEP] document [SEP] with longest-first truncation to max_length().
+  // With apply_softmax each row is then replaced by its softmax (after the activation, as
+  // sentence-transformers does; a single label becomes 1).
+  std::vector<float> predict(
+      const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
+      bool apply_softmax = false) const;
+
+  std::size_t num_labels() const noexcept;
+  std::size_t max_length() const noexcept;
+  // "sigmoid", "identity", ...
+  std::string activation() const;
+
+  CrossEncoder(CrossEncoder&&) noexcept;
+  CrossEncoder& operator=(CrossEncoder&&) noexcept;
+  ~CrossEncoder();
+
+  struct Impl;
+
+ private:
+  explicit CrossEncoder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rank_rerank

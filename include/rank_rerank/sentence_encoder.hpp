@@ -1,0 +1,61 @@
+// Dense bi-encoders in the sentence-transformers layout: a Transformer module, a Pooling module
+// and an optional Normalize module listed in modules.json. Gives the same embeddings as
+// sentence-transformers' SentenceTransformer.encode.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rank_rerank/embeddings.hpp"
+#include "rank_rerank/hub.hpp"
+
+namespace rank_rerank {
+
+struct SentenceEncoderOptions {
+  HubOptions hub;               // used when path_or_id is not a local directory
+  std::size_t batch_size = 32;  // texts per forward pass (memory bound, not a padding unit)
+  int num_threads = 0;          // 0: rank_rerank::default_num_threads()
+  // Overrides sentence_bert_config.json's max_seq_length (tokens, special tokens included).
+  std::optional<std::size_t> max_seq_length;
+};
+
+class SentenceEncoder {
+ public:
+  // A local directory or a Hugging Face Hub repository id. Reads modules.json (a model without
+  // one gets mean pooling, as sentence-transformers does), sentence_bert_config.json,
+  // 1_Pooling/config.json, the transformer's config.json, tokenizer and weights. Throws Error
+  // naming the file and what was found versus expected: missing files, a module type or pooling
+  // mode that is not supported, an architecture other than BERT, tensor shape mismatches.
+  static SentenceEncoder from_pretrained(std::string_view path_or_id,
+                                         const SentenceEncoderOptions& options = {});
+
+  // One embedding per text: [texts.size(), dimension()]. Texts are truncated to
+  // max_seq_length() tokens; empty strings are valid.
+  Embeddings encode(const std::vector<std::string_view>& texts) const;
+  // The transformer's last hidden state of every token (before pooling), one matrix per text.
+  PackedEmbeddings encode_tokens(const std::vector<std::string_view>& texts) const;
+
+  std::size_t dimension() const noexcept;
+  std::size_t hidden_size() const noexcept;
+  std::size_t max_seq_length() const noexcept;
+  bool normalizes() const noexcept;
+  // The enabled sentence-transformers pooling modes in output order, e.g. {"mean"}.
+  std::vector<std::string> pooling_modes() const;
+
+  SentenceEncoder(SentenceEncoder&&) noexcept;
+  SentenceEncoder& operator=(SentenceEncoder&&) noexcept;
+  ~SentenceEncoder();
+
+  struct Impl;
+
+ private:
+  explicit SentenceEncoder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rank_rerank

@@ -1,0 +1,212 @@
+// Python binding of the model layer: SentenceEncoder (sentence-transformers bi-encoders). Thin:
+// convert texts, release the GIL around loading and encoding, hand back numpy arrays.
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "bindings.hpp"
+#include "convert.hpp"
+#include "rank_rerank/colbert_encoder.hpp"
+#include "rank_rerank/cross_encoder.hpp"
+#include "rank_rerank/sentence_encoder.hpp"
+
+namespace rank_rerank::python {
+
+namespace {
+
+std::vector<std::string_view> views_of(const std::vector<std::string>& texts) {
+  return {texts.begin(), texts.end()};
+}
+
+nb::ndarray<nb::numpy, float> encode_texts(const SentenceEncoder& encoder,
+                                           const std::vector<std::string>& texts) {
+  Embeddings e;
+  {
+    nb::gil_scoped_release release;
+    e = encoder.encode(views_of(texts));
+  }
+  return to_numpy(std::move(e.values), {e.rows, e.dim});
+}
+
+// Packed token vectors as (values [total, dim], offsets [n + 1]).
+nb::tuple packed_tuple(PackedEmbeddings&& e) {
+  const auto rows = static_cast<std::size_t>(e.offsets.back());
+  return nb::make_tuple(to_numpy(std::move(e.values), {rows, e.dim}),
+                        to_numpy(std::move(e.offsets)));
+}
+
+// One array per text (copies of the packed rows).
+nb::list per_text(const PackedEmbeddings& e) {
+  nb::list out;
+  for (std::size_t i = 0; i + 1 < e.offsets.size(); ++i) {
+    const auto begin = static_cast<std::size_t>(e.offsets[i]);
+    const auto end = static_cast<std::size_t>(e.offsets[i + 1]);
+    std::vector<float> rows(e.values.begin() + static_cast<std::ptrdiff_t>(begin * e.dim),
+                            e.values.begin() + static_cast<std::ptrdiff_t>(end * e.dim));
+    out.append(to_numpy(std::move(rows), {end - begin, e.dim}));
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_models(nb::module_& m) {
+  nb::class_<SentenceEncoder>(
+      m, "SentenceEncoder",
+      "A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize in\n"
+      "modules.json; BERT architectures), running on the CPU. Gives the embeddings\n"
+      "SentenceTransformer(name).encode(texts) gives.")
+      .def(
+          "__init__",
+          [](SentenceEncoder* self, const std::string& name_or_path, std::size_t batch_size,
+             int num_threads, std::optional<std::size_t> max_seq_length,
+             const std::string& revision, std::optional<std::string> cache_dir,
+             std::optional<bool> offline) {
+            SentenceEncoderOptions options;
+            options.batch_size = batch_size;
+            options.num_threads = num_threads;
+            options.max_seq_length = max_seq_length;
+            options.hub.revision = revision;
+            if (cache_dir) options.hub.cache_dir = *cache_dir;
+            options.hub.offline = offline;
+            nb::gil_scoped_release release;
+            new (self) SentenceEncoder(SentenceEncoder::from_pretrained(name_or_path, options));
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("max_seq_length") = nb::none(),
+          nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
+          nb::arg("offline") = nb::none(),
+          "Load from a local directory or a Hugging Face repo id (resolved in the huggingface_hub\n"
+          "cache, downloaded when missing). num_threads 0 uses rank_rerank.get_num_threads();\n"
+          "max_seq_length overrides sentence_bert_config.json.")
+      .def(
+          "encode",
+          [](const SentenceEncoder& encoder, const std::string& text) {
+            Embeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = encoder.encode({text});
+            }
+            return to_numpy(std::move(e.values), {e.dim});
+          },
+          nb::arg("texts"), "One text: its embedding, float32 [dim].")
+      .def("encode", &encode_texts, nb::arg("texts"),
+           "Texts: float32 [len(texts), dim]. Texts are truncated to max_seq_length tokens.")
+      .def(
+          "encode_tokens",
+          [](const SentenceEncoder& encoder, const std::vector<std::string>& texts) {
+            PackedEmbeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = encoder.encode_tokens(views_of(texts));
+            }
+            return packed_tuple(std::move(e));
+          },
+          nb::arg("texts"),
+          "The transformer's output for every token, packed: (values float32 [total, hidden],\n"
+          "offsets int64 [len(texts) + 1]); text i owns rows offsets[i]:offsets[i + 1].")
+      .def_prop_ro("dimension", &SentenceEncoder::dimension)
+      .def_prop_ro("hidden_size", &SentenceEncoder::hidden_size)
+      .def_prop_ro("max_seq_length", &SentenceEncoder::max_seq_length)
+      .def_prop_ro("normalizes", &SentenceEncoder::normalizes)
+      .def_prop_ro("pooling_modes", &SentenceEncoder::pooling_modes);
+
+  nb::class_<ColbertEncoder>(
+      m, "ColbertEncoder",
+      "A ColBERT encoder (PyLate / sentence-transformers layout, or Stanford HF_ColBERT) running\n"
+      "on the CPU: one L2-normalised vector per token, as pylate.models.ColBERT.encode.")
+      .def(
+          "__init__",
+          [](ColbertEncoder* self, const std::string& name_or_path, std::size_t batch_size,
+             int num_threads, std::optional<std::size_t> query_length,
+             std::optional<std::size_t> document_length, const std::string& revision,
+             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+            ColbertEncoderOptions options;
+            options.batch_size = batch_size;
+            options.num_threads = num_threads;
+            options.query_length = query_length;
+            options.document_length = document_length;
+            options.hub.revision = revision;
+            if (cache_dir) options.hub.cache_dir = *cache_dir;
+            options.hub.offline = offline;
+            nb::gil_scoped_release release;
+            new (self) ColbertEncoder(ColbertEncoder::from_pretrained(name_or_path, options));
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
+          nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
+          nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
+          "Load from a local directory or a Hugging Face repo id. query_length / document_length\n"
+          "override the checkpoint's settings.")
+      .def(
+          "encode",
+          [](const ColbertEncoder& encoder, const std::vector<std::string>& texts, bool is_query,
+             bool packed) -> nb::object {
+            PackedEmbeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = is_query ? encoder.encode_queries(views_of(texts))
+                           : encoder.encode_documents(views_of(texts));
+            }
+            if (packed) return packed_tuple(std::move(e));
+            return per_text(e);
+          },
+          nb::arg("texts"), nb::kw_only(), nb::arg("is_query") = true, nb::arg("packed") = false,
+          "One float32 [n_i, dim] array per text (is_query defaults to True, as in PyLate), or\n"
+          "with packed=True one (values [total, dim], offsets int64 [len(texts) + 1]) pair.")
+      .def_prop_ro("dimension", &ColbertEncoder::dimension)
+      .def_prop_ro("query_length", &ColbertEncoder::query_length)
+      .def_prop_ro("document_length", &ColbertEncoder::document_length);
+
+  nb::class_<CrossEncoder>(
+      m, "CrossEncoder",
+      "A sentence-transformers cross-encoder (BertForSequenceClassification) running on the CPU.\n"
+      "Same scores as sentence_transformers.CrossEncoder(name).predict(pairs).")
+      .def(
+          "__init__",
+          [](CrossEncoder* self, const std::string& name_or_path, std::size_t batch_size,
+             int num_threads, std::optional<std::size_t> max_length, const std::string& revision,
+             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+            CrossEncoderOptions options;
+            options.batch_size = batch_size;
+            options.num_threads = num_threads;
+            options.max_length = max_length;
+            options.hub.revision = revision;
+            if (cache_dir) options.hub.cache_dir = *cache_dir;
+            options.hub.offline = offline;
+            nb::gil_scoped_release release;
+            new (self) CrossEncoder(CrossEncoder::from_pretrained(name_or_path, options));
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("max_length") = nb::none(),
+          nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
+          nb::arg("offline") = nb::none(),
+          "Load from a local directory or a Hugging Face repo id. max_length overrides the\n"
+          "tokenizer's model_max_length.")
+      .def(
+          "predict",
+          [](const CrossEncoder& encoder,
+             const std::vector<std::pair<std::string, std::string>>& pairs, bool apply_softmax) {
+            std::vector<std::pair<std::string_view, std::string_view>> views(pairs.begin(),
+                                                                             pairs.end());
+            std::vector<float> scores;
+            {
+              nb::gil_scoped_release release;
+              scores = encoder.predict(views, apply_softmax);
+            }
+            const std::size_t labels = encoder.num_labels();
+            if (labels == 1) return to_numpy(std::move(scores));
+            return to_numpy(std::move(scores), {pairs.size(), labels});
+          },
+          nb::arg("pairs"), nb::kw_only(), nb::arg("apply_softmax") = false,
+          "Scores of (query, document) pairs: float32 [len(pairs)] for one label, else\n"
+          "[len(pairs), num_labels]; the configured activation is applied (sentence-transformers'\n"
+          "resolution), then a softmax per row with apply_softmax.")
+      .def_prop_ro("num_labels", &CrossEncoder::num_labels)
+      .def_prop_ro("max_length", &CrossEncoder::max_length)
+      .def_prop_ro("activation", &CrossEncoder::activation);
+}
+
+}  // namespace rank_rerank::python

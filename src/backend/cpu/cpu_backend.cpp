@@ -1,0 +1,235 @@
+// The CPU backend: GEMMs through CBLAS (OpenBLAS), row kernels through Highway, threads through
+// OpenMP.
+//
+// Threading: every op opens one OpenMP team and gives each thread its own block of rows (or, for
+// short inputs, of output columns); each thread calls a single-threaded sgemm on its block and
+// finishes it with the bias / activation pass while the block is still in cache. OpenBLAS is
+// therefore pinned to one thread per call: its own pthreads pool spinning beside the OpenMP team
+// would oversubscribe the cores.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "backend/backend.hpp"
+#include "backend/cpu/cpu_kernels.hpp"
+#include "rank_rerank/threading.hpp"
+
+namespace rank_rerank::backend {
+namespace {
+
+// [begin, end) of part `index` of `count` near-equal parts of n, rounded to multiples of `step`.
+std::pair<std::size_t, std::size_t> block_of(std::size_t n, std::size_t count, std::size_t index,
+                                             std::size_t step) {
+  const std::size_t units = (n + step - 1) / step;
+  const std::size_t begin = units * index / count * step;
+  const std::size_t end = units * (index + 1) / count * step;
+  return {std::min(begin, n), std::min(end, n)};
+}
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int num_threads) : threads_(num_threads) {
+    static std::once_flag blas_single_threaded;
+    std::call_once(blas_single_threaded, [] { openblas_set_num_threads(1); });
+  }
+
+  std::string_view name() const noexcept override { return "cpu"; }
+  int num_threads() const noexcept override { return threads_; }
+
+  Buffer allocate(std::size_t size) override {
+    return Buffer(std::make_shared_for_overwrite<float[]>(size), size);
+  }
+
+  ConstBuffer upload(const WeightTensor& tensor, const Weights& owner) override {
+    if (tensor.dtype == WeightDType::f32) {
+      const std::span<const float> values = tensor.f32();
+      return ConstBuffer(values.data(), values.size(), std::make_shared<Weights>(owner));
+    }
+    return upload(tensor.to_f32());
+  }
+
+  ConstBuffer upload(std::vector<float> values) override {
+    auto owned = std::make_shared<std::vector<float>>(std::move(values));
+    return ConstBuffer(owned->data(), owned->size(), owned);
+  }
+
+  void download(const float* source, std::size_t size, float* destination) override {
+    std::memcpy(destination, source, size * sizeof(float));
+  }
+
+  void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& t, float* out) override {
+    const std::size_t n = batch.tokens();
+    const std::size_t h = t.hidden;
+    std::vector<std::int32_t> positions(n);
+    for (std::size_t s = 0; s < batch.sequences(); ++s)
+      for (auto i = batch.offsets[s]; i < batch.offsets[s + 1]; ++i)
+        positions[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i - batch.offsets[s]);
+#pragma omp parallel num_threads(threads_)
+    {
+      const auto [begin, end] = block_of(n, static_cast<std::size_t>(omp_get_num_threads()),
+                                         static_cast<std::size_t>(omp_get_thread_num()), 1);
+      for (std::size_t i = begin; i < end; ++i) {
+        float* row = out + i * h;
+        const float* word = t.word + static_cast<std::size_t>(batch.ids[i]) * h;
+        const float* position = t.position + static_cast<std::size_t>(positions[i]) * h;
+        for (std::size_t c = 0; c < h; ++c) row[c] = word[c] + position[c];
+        if (t.token_type != nullptr) {
+          const float* type = t.token_type + static_cast<std::size_t>(batch.type_ids[i]) * h;
+          for (std::size_t c = 0; c < h; ++c) row[c] += type[c];
+        }
+      }
+      if (begin < end)
+        cpu::layernorm_rows(out + begin * h, nullptr, end - begin, h, t.gamma, t.beta, t.eps);
+    }
+  }
+
+  void linear(const float* x, std::size_t rows, std::size_t in, const float* weight,
+              const float* bias, std::size_t out, Activation activation, float* y) override {
+    if (rows == 0 || out == 0) return;
+    const auto threads = static_cast<std::size_t>(threads_);
+    // Row blocks keep each thread's sgemm large; with few rows, split the output columns.
+    const bool by_rows = rows >= 32 * threads;
+#pragma omp parallel num_threads(threads_)
+    {
+      const auto team = static_cast<std::size_t>(omp_get_num_threads());
+      const auto me = static_cast<std::size_t>(omp_get_thread_num());
+      const auto [r0, r1] = by_rows ? block_of(rows, team, me, 8) : std::pair{std::size_t{0}, rows};
+      const auto [c0, c1] = by_rows ? std::pair{std::size_t{0}, out} : block_of(out, team, me, 16);
+      if (r0 < r1 && c0 < c1) {
+        float* block = y + r0 * out + c0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r1 - r0),
+                    static_cast<int>(c1 - c0), static_cast<int>(in), 1.0f, x + r0 * in,
+                    static_cast<int>(in), weight + c0 * in, static_cast<int>(in), 0.0f, block,
+                    static_cast<int>(out));
+        cpu::bias_activation(block, r1 - r0, c1 - c0, out, bias == nullptr ? nullptr : bias + c0,
+                             activation);
+      }
+    }
+  }
+
+  void add_layernorm(float* x, const float* residual, std::size_t rows, std::size_t cols,
+                     const float* gamma, const float* beta, float eps) override {
+#pragma omp parallel num_threads(threads_)
+    {
+      const auto [begin, end] = block_of(rows, static_cast<std::size_t>(omp_get_num_threads()),
+                                         static_cast<std::size_t>(omp_get_thread_num()), 1);
+      if (begin < end)
+        cpu::layernorm_rows(x + begin * cols, residual + begin * cols, end - begin, cols, gamma,
+                            beta, eps);
+    }
+  }
+
+  void attention(const float* qkv, std::span<const std::int64_t> offsets,
+                 std::span<const std::int64_t> key_lengths, std::size_t heads, std::size_t head_dim,
+                 float* out) override {
+    if (offsets.size() < 2) return;
+    const std::size_t sequences = offsets.size() - 1;
+    const std::size_t hidden = heads * head_dim;
+    const auto ld_qkv = static_cast<int>(3 * hidden);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    // Longest sequences first, so the dynamic schedule does not end on one long straggler.
+    std::vector<std::size_t> order(sequences);
+    for (std::size_t s = 0; s < sequences; ++s) order[s] = s;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b];
+    });
+    const auto work = static_cast<std::int64_t>(sequences * heads);
+#pragma omp parallel num_threads(threads_)
+    {
+      std::vector<float> scores;
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t job = 0; job < work; ++job) {
+        const std::size_t s = order[static_cast<std::size_t>(job) / heads];
+        const std::size_t h = static_cast<std::size_t>(job) % heads;
+        const auto start = static_cast<std::size_t>(offsets[s]);
+        const auto len = static_cast<std::size_t>(offsets[s + 1]) - start;
+        if (len == 0) continue;
+        const std::size_t keys =
+            key_lengths.empty() ? len : static_cast<std::size_t>(key_lengths[s]);
+        scores.resize(len * keys);
+        const float* q = qkv + start * 3 * hidden + h * head_dim;
+        const float* k = q + hidden;
+        const float* v = q + 2 * hidden;
+        const int n = static_cast<int>(len);
+        const int nk = static_cast<int>(keys);
+        const int dh = static_cast<int>(head_dim);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nk, dh, scale, q, ld_qkv, k, ld_qkv,
+                    0.0f, scores.data(), nk);
+        cpu::softmax_rows(scores.data(), len, keys, keys);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, nk, 1.0f, scores.data(), nk,
+                    v, ld_qkv, 0.0f, out + start * hidden + h * head_dim, static_cast<int>(hidden));
+      }
+    }
+  }
+
+  void add(float* y, const float* x, std::size_t n) override {
+    const auto count = static_cast<std::int64_t>(n);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) y[i] += x[i];
+  }
+
+  void pool(const float* x, std::size_t cols, std::span<const std::int64_t> offsets, Pooling mode,
+            float* out, std::size_t out_stride) override {
+    if (offsets.size() < 2) return;
+    const auto sequences = static_cast<std::int64_t>(offsets.size() - 1);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (std::int64_t s = 0; s < sequences; ++s) {
+      const auto begin = static_cast<std::size_t>(offsets[static_cast<std::size_t>(s)]);
+      const auto end = static_cast<std::size_t>(offsets[static_cast<std::size_t>(s) + 1]);
+      float* dst = out + static_cast<std::size_t>(s) * out_stride;
+      if (begin == end) {
+        std::fill(dst, dst + cols, 0.0f);
+        continue;
+      }
+      switch (mode) {
+        case Pooling::cls:
+          std::copy(x + begin * cols, x + (begin + 1) * cols, dst);
+          break;
+        case Pooling::last_token:
+          std::copy(x + (end - 1) * cols, x + end * cols, dst);
+          break;
+        case Pooling::max:
+          std::copy(x + begin * cols, x + (begin + 1) * cols, dst);
+          for (std::size_t t = begin + 1; t < end; ++t)
+            for (std::size_t c = 0; c < cols; ++c) dst[c] = std::max(dst[c], x[t * cols + c]);
+          break;
+        case Pooling::mean:
+        case Pooling::mean_sqrt_len: {
+          std::fill(dst, dst + cols, 0.0f);
+          for (std::size_t t = begin; t < end; ++t)
+            for (std::size_t c = 0; c < cols; ++c) dst[c] += x[t * cols + c];
+          const auto count = static_cast<float>(end - begin);
+          const float divisor = mode == Pooling::mean ? count : std::sqrt(count);
+          for (std::size_t c = 0; c < cols; ++c) dst[c] /= divisor;
+          break;
+        }
+      }
+    }
+  }
+
+  void l2_normalize_rows(float* x, std::size_t rows, std::size_t cols) override {
+#pragma omp parallel num_threads(threads_)
+    {
+      const auto [begin, end] = block_of(rows, static_cast<std::size_t>(omp_get_num_threads()),
+                                         static_cast<std::size_t>(omp_get_thread_num()), 1);
+      if (begin < end) cpu::l2_normalize_rows(x + begin * cols, end - begin, cols);
+    }
+  }
+
+ private:
+  int threads_;
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> make_cpu_backend(int num_threads) {
+  const int threads =
+      num_threads > 0 ? num_threads : static_cast<int>(rank_rerank::default_num_threads());
+  return std::make_shared<CpuBackend>(threads);
+}
+
+}  // namespace rank_rerank::backend

@@ -1,0 +1,202 @@
+// ColbertEncoder: tokenizer -> marker insertion / query expansion -> packed BERT -> Dense chain ->
+// L2 normalisation -> (documents) skiplist filtering.
+#include "rank_rerank/colbert_encoder.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "model/colbert_settings.hpp"
+#include "model/dense.hpp"
+#include "model/pretrained.hpp"
+#include "rank_rerank/error.hpp"
+
+namespace rank_rerank {
+
+struct ColbertEncoder::Impl {
+  std::shared_ptr<backend::Backend> backend;
+  model::BertEncoder encoder;
+  std::vector<model::DenseLayer> projection;
+  Tokenizer tokenizer;
+  model::ColbertSettings settings;
+  std::optional<std::int32_t> query_marker, document_marker;
+  std::int32_t mask_id = 0;
+  std::unordered_set<std::int32_t> skiplist;
+  std::size_t batch_size = 32;
+
+  // Packed ids of texts[begin, end) with PyLate's query / document preparation.
+  model::PackedIds prepare(const std::vector<std::string_view>& texts, std::size_t begin,
+                           std::size_t end, bool is_query) const {
+    const std::optional<std::int32_t>& marker = is_query ? query_marker : document_marker;
+    const std::size_t length = is_query ? settings.query_length : settings.document_length;
+    const std::size_t budget = marker ? length - 1 : length;
+    EncodeOptions options;
+    options.truncation = std::optional<TruncationOptions>(TruncationOptions{budget});
+    options.padding = std::optional<PaddingOptions>();
+    options.num_threads = backend->num_threads();
+    const std::vector<std::string_view> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                              texts.begin() + static_cast<std::ptrdiff_t>(end));
+    const bool expand = is_query && settings.do_query_expansion;
+    model::PackedIds packed;
+    for (Encoding& e : tokenizer.encode_batch(slice, {}, options)) {
+      std::size_t attended = e.ids.size();
+      if (expand && e.ids.size() < budget) {
+        e.ids.resize(budget, mask_id);
+        e.type_ids.resize(budget, 0);
+      }
+      if (marker && !e.ids.empty()) {
+        e.ids.insert(e.ids.begin() + 1, *marker);
+        e.type_ids.insert(e.type_ids.begin() + 1, 0);
+        ++attended;
+      }
+      packed.append(e);
+      packed.key_lengths.push_back(static_cast<std::int64_t>(
+          expand && settings.attend_to_expansion_tokens ? e.ids.size() : attended));
+    }
+    return packed;
+  }
+
+  PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query) const {
+    backend::Backend& be = *backend;
+    PackedEmbeddings out;
+    out.dim = projection.back().out_features();
+    out.offsets.push_back(0);
+    std::vector<float> host;
+    for (std::size_t begin = 0; begin < texts.size(); begin += batch_size) {
+      const std::size_t end = std::min(texts.size(), begin + batch_size);
+      const model::PackedIds batch = prepare(texts, begin, end, is_query);
+      const std::size_t rows = batch.ids.size();
+      backend::Buffer x = encoder.forward(batch.view());
+      for (const model::DenseLayer& dense : projection) x = dense.forward(be, x.data(), rows);
+      be.l2_normalize_rows(x.data(), rows, out.dim);
+      host.resize(rows * out.dim);
+      be.download(x.data(), host.size(), host.data());
+      for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
+        for (auto t = static_cast<std::size_t>(batch.offsets[s]);
+             t < static_cast<std::size_t>(batch.offsets[s + 1]); ++t) {
+          if (!is_query && skiplist.contains(batch.ids[t])) continue;
+          out.values.insert(out.values.end(),
+                            host.begin() + static_cast<std::ptrdiff_t>(t * out.dim),
+                            host.begin() + static_cast<std::ptrdiff_t>((t + 1) * out.dim));
+        }
+        out.offsets.push_back(static_cast<std::int64_t>(out.values.size() / out.dim));
+      }
+    }
+    return out;
+  }
+};
+
+namespace {
+
+std::optional<std::int32_t> marker_id(const Tokenizer& tokenizer, const std::string& token,
+                                      const char* what) {
+  if (token.empty()) return std::nullopt;
+  if (auto id = tokenizer.token_to_id(token)) return id;
+  throw_invalid(std::string("ColbertEncoder: the ") + what + " '" + token +
+                "' is not a token of the tokenizer's vocabulary");
+}
+
+}  // namespace
+
+ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
+                                               const ColbertEncoderOptions& options) {
+  const HubOptions& hub = options.hub;
+  if (options.batch_size == 0) throw_invalid("ColbertEncoder: batch_size must be at least 1");
+  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
+
+  model::ColbertSettings settings;
+  std::vector<model::DenseLayer> projection;
+  if (const auto modules_path = hf_resolve_optional(path_or_id, "modules.json", hub)) {
+    const auto folders = model::colbert_dense_folders(
+        model::parse_modules_json(model::read_text_file(*modules_path), modules_path->string()),
+        modules_path->string());
+    for (const std::string& folder : folders)
+      projection.push_back(model::DenseLayer::load(path_or_id, folder, hub, *be));
+    std::optional<JsonConfig> st_config;
+    if (auto p = hf_resolve_optional(path_or_id, "config_sentence_transformers.json", hub))
+      st_config = JsonConfig::load(*p);
+    settings = model::pylate_settings(st_config);
+  } else {
+    const auto architectures =
+        bert.config_json.get_or<std::vector<std::string>>("architectures", {});
+    if (std::find(architectures.begin(), architectures.end(), "HF_ColBERT") ==
+        architectures.end()) {
+      std::string found;
+      for (const std::string& a : architectures) found += (found.empty() ? "" : ", ") + a;
+      throw_unsupported(std::string(path_or_id) +
+                        ": not a ColBERT checkpoint: no modules.json (PyLate layout) and "
+                        "config.json architectures [" +
+                        found + "] do not name HF_ColBERT (Stanford layout)");
+    }
+    projection.push_back(model::DenseLayer::from_weight(bert.weights, "linear.weight",
+                                                        bert.config.hidden_size, *be));
+    std::optional<JsonConfig> metadata;
+    if (auto p = hf_resolve_optional(path_or_id, "artifact.metadata", hub))
+      metadata = JsonConfig::load(*p);
+    settings = model::stanford_settings(metadata);
+  }
+  for (std::size_t i = 0; i < projection.size(); ++i) {
+    const std::size_t expected =
+        i == 0 ? bert.config.hidden_size : projection[i - 1].out_features();
+    if (projection[i].in_features() != expected)
+      throw_invalid(std::string(path_or_id) + ": Dense module " + std::to_string(i + 1) +
+                    " takes " + std::to_string(projection[i].in_features()) +
+                    " features, but its input has " + std::to_string(expected));
+  }
+  if (options.query_length) settings.query_length = *options.query_length;
+  if (options.document_length) settings.document_length = *options.document_length;
+  for (std::size_t length : {settings.query_length, settings.document_length})
+    if (length < 2 || length > bert.config.max_position_embeddings)
+      throw_invalid("ColbertEncoder: query and document lengths must be in [2, " +
+                    std::to_string(bert.config.max_position_embeddings) + "], found " +
+                    std::to_string(length));
+
+  Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
+  auto impl = std::make_unique<Impl>(Impl{std::move(be),
+                                          std::move(bert.encoder),
+                                          std::move(projection),
+                                          std::move(tokenizer),
+                                          std::move(settings),
+                                          {},
+                                          {},
+                                          0,
+                                          {},
+                                          options.batch_size});
+  impl->query_marker = marker_id(impl->tokenizer, impl->settings.query_prefix, "query prefix");
+  impl->document_marker =
+      marker_id(impl->tokenizer, impl->settings.document_prefix, "document prefix");
+  std::optional<std::int32_t> mask = impl->tokenizer.token_to_id("[MASK]");
+  if (!mask) mask = impl->tokenizer.token_to_id("<mask>");
+  if (!mask && impl->settings.do_query_expansion)
+    throw_unsupported(std::string(path_or_id) +
+                      ": query expansion needs a mask token; the tokenizer has neither [MASK] "
+                      "nor <mask>");
+  impl->mask_id = mask.value_or(0);
+  // PyLate looks each skiplist word up as a whole token; words outside the vocabulary (which
+  // PyLate would map to the unknown token's id) are ignored here.
+  for (const std::string& word : impl->settings.skiplist_words)
+    if (auto id = impl->tokenizer.token_to_id(word)) impl->skiplist.insert(*id);
+  return ColbertEncoder(std::move(impl));
+}
+
+PackedEmbeddings ColbertEncoder::encode_queries(const std::vector<std::string_view>& texts) const {
+  return impl_->encode(texts, true);
+}
+PackedEmbeddings ColbertEncoder::encode_documents(
+    const std::vector<std::string_view>& texts) const {
+  return impl_->encode(texts, false);
+}
+std::size_t ColbertEncoder::dimension() const noexcept {
+  return impl_->projection.back().out_features();
+}
+std::size_t ColbertEncoder::query_length() const noexcept { return impl_->settings.query_length; }
+std::size_t ColbertEncoder::document_length() const noexcept {
+  return impl_->settings.document_length;
+}
+
+ColbertEncoder::ColbertEncoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ColbertEncoder::ColbertEncoder(ColbertEncoder&&) noexcept = default;
+ColbertEncoder& ColbertEncoder::operator=(ColbertEncoder&&) noexcept = default;
+ColbertEncoder::~ColbertEncoder() = default;
+
+}  // namespace rank_rerank

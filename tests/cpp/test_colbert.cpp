@@ -1,0 +1,75 @@
+// ColbertEncoder against PyLate's embeddings (scripts/make_model_fixtures.py) for the PyLate
+// layout (one Dense, and a Dense chain with biases, activations and residuals) and the Stanford
+// layout, including Stanford's nested artifact.metadata form.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "io_test_support.hpp"
+#include "rank_rerank/colbert_encoder.hpp"
+#include "rank_rerank/weights.hpp"
+
+namespace rank_rerank {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path& fixtures() {
+  static const fs::path dir = io_test::source_dir() / "tests/fixtures/models";
+  return dir;
+}
+
+std::vector<std::int64_t> int64_values(const WeightTensor& t) {
+  std::vector<std::int64_t> v(t.numel());
+  std::memcpy(v.data(), t.bytes.data(), v.size() * sizeof(std::int64_t));
+  return v;
+}
+
+void expect_matches(const fs::path& model, const std::string& reference_name) {
+  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "colbert_texts.json"));
+  const Weights reference = Weights::open(fixtures() / (reference_name + "_reference.safetensors"));
+  ColbertEncoderOptions options;
+  options.batch_size = 4;
+  const ColbertEncoder encoder = ColbertEncoder::from_pretrained(model.string(), options);
+  for (const bool is_query : {true, false}) {
+    const std::string kind = is_query ? "query" : "document";
+    const auto strings = texts[is_query ? "queries" : "documents"].get<std::vector<std::string>>();
+    const std::vector<std::string_view> views(strings.begin(), strings.end());
+    const PackedEmbeddings got =
+        is_query ? encoder.encode_queries(views) : encoder.encode_documents(views);
+    EXPECT_EQ(got.offsets, int64_values(reference.get(kind + "_offsets"))) << kind;
+    const std::vector<float> want = reference.get(kind + "_embeddings").to_f32();
+    ASSERT_EQ(got.values.size(), want.size()) << kind;
+    double worst = 0;
+    for (std::size_t i = 0; i < want.size(); ++i)
+      worst = std::max(worst, std::abs(double(got.values[i]) - want[i]));
+    // Unit vectors: an absolute error is an error relative to the vector's norm.
+    EXPECT_LE(worst, 1e-4) << reference_name << " " << kind;
+  }
+}
+
+TEST(Colbert, PylateLayoutsMatchPylate) {
+  expect_matches(fixtures() / "colbert_tiny_pylate", "colbert_tiny_pylate");
+  expect_matches(fixtures() / "colbert_tiny_chain", "colbert_tiny_chain");
+}
+
+TEST(Colbert, StanfordLayoutMatchesPylateWithFlatAndNestedMetadata) {
+  expect_matches(fixtures() / "colbert_tiny_stanford", "colbert_tiny_stanford");
+  io_test::ScratchDir scratch;
+  const fs::path copy = scratch / "stanford";
+  fs::copy(fixtures() / "colbert_tiny_stanford", copy, fs::copy_options::recursive);
+  const auto flat = nlohmann::json::parse(io_test::read_file(copy / "artifact.metadata"));
+  io_test::write_file(copy / "artifact.metadata", nlohmann::json{{"config", flat}}.dump());
+  expect_matches(copy, "colbert_tiny_stanford");
+}
+
+TEST(Colbert, NotAColbertCheckpointIsRejected) {
+  const std::string e = io_test::error_of(
+      [] { ColbertEncoder::from_pretrained((fixtures() / "bert_tiny_gelu").string()); },
+      ErrorKind::unsupported);
+  EXPECT_NE(e.find("HF_ColBERT"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace rank_rerank

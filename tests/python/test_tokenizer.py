@@ -1,0 +1,82 @@
+"""rank_rerank.Tokenizer against the live `tokenizers` package (the reference implementation)."""
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import rank_rerank
+
+tokenizers = pytest.importorskip("tokenizers")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+import tokenizer_parity  # noqa: E402
+
+PATHS = tokenizer_parity.tokenizer_paths()
+# A few MB of real text plus the fixed multilingual / adversarial strings.
+TEXTS = list(tokenizer_parity.corpus_texts(1_500_000)) + tokenizer_parity.adversarial_texts()[:30]
+
+
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_matches_tokenizers_on_corpus_sample(name):
+    bad, first = tokenizer_parity.compare(name, PATHS[name], TEXTS)
+    assert bad == 0, first
+
+
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_pairs_truncation_padding_match(name):
+    hf = tokenizers.Tokenizer.from_file(PATHS[name])
+    ours = rank_rerank.Tokenizer.from_file(PATHS[name])
+    texts = [t.decode("utf-8", errors="replace") for t in TEXTS[:200]]
+    pairs = texts[1:] + texts[:1]
+    for strategy in ("longest_first", "only_first", "only_second"):
+        hf.enable_truncation(max_length=24, strategy=strategy)
+        hf.enable_padding(pad_to_multiple_of=8, pad_id=0)
+        try:
+            expected = hf.encode_batch(list(zip(texts, pairs)))
+        except Exception:
+            continue  # only_first / only_second may be impossible for some pairs in tokenizers too
+        got = ours.encode_batch(texts, pairs, max_length=24, truncation_strategy=strategy, padding=True,
+                                pad_to_multiple_of=8)
+        for row, a in enumerate(expected):
+            n = int(got["lengths"][row])
+            assert a.ids == got["ids"][row, :n].tolist()
+            assert a.type_ids == got["type_ids"][row, :n].tolist()
+            assert a.attention_mask == got["attention_mask"][row, :n].tolist()
+            assert [list(o) for o in a.offsets] == got["offsets"][row, :n].tolist()
+
+
+def test_decode_roundtrip_bert():
+    path = PATHS["bert-base-uncased"]
+    hf = tokenizers.Tokenizer.from_file(path)
+    ours = rank_rerank.Tokenizer.from_file(path)
+    for text in ["Hello, world! Don't stop.", "naïve café 日本"]:
+        ids = hf.encode(text).ids
+        assert ours.decode(ids) == hf.decode(ids)
+
+
+def test_encode_batch_returns_numpy_arrays():
+    ours = rank_rerank.Tokenizer.from_file(PATHS["bert-base-uncased"])
+    out = ours.encode_batch(["a b c", "d"], padding=True)
+    assert out["ids"].dtype == np.int32 and out["offsets"].shape == out["ids"].shape + (2,)
+
+
+def test_bad_inputs_raise_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="cannot open"):
+        rank_rerank.Tokenizer.from_file(str(tmp_path / "missing.json"))
+    with pytest.raises(ValueError, match="not valid JSON"):
+        rank_rerank.Tokenizer.from_str("{")
+    with pytest.raises(ValueError, match="model"):
+        rank_rerank.Tokenizer.from_str("{}")
+    with pytest.raises(RuntimeError, match="normalizer type 'Nope'"):
+        rank_rerank.Tokenizer.from_str('{"normalizer": {"type": "Nope"}, "model": {"type": "WordPiece", "vocab": {}}}')
+    with pytest.raises(ValueError, match="BertNormalizer.*lowercase"):
+        rank_rerank.Tokenizer.from_str('{"normalizer": {"type": "BertNormalizer", "lowercase": 3}, '
+                                       '"model": {"type": "WordPiece", "vocab": {}}}')
+    with pytest.raises(ValueError, match="merges"):
+        rank_rerank.Tokenizer.from_str('{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}')
+    ours = rank_rerank.Tokenizer.from_file(PATHS["bert-base-uncased"])
+    with pytest.raises(ValueError, match="pairs"):
+        ours.encode_batch(["a", "b"], ["x"])
+    with pytest.raises(ValueError, match="strategy"):
+        ours.encode_batch(["a"], max_length=4, truncation_strategy="middle")
