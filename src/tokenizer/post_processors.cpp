@@ -204,16 +204,19 @@ void append_encoding(Encoding& a, Encoding&& b) {
 
 void trim_byte_level_offsets(Encoding& e, bool add_prefix_space) {
   const char32_t space = byte_to_char(' ');
+  auto is_space = [&](char32_t c) { return c == space || is_white_space(c); };
   for (std::size_t i = 0; i < e.size(); ++i) {
-    const std::string& t = e.tokens[i];
-    std::vector<char32_t> chars;
+    const std::string_view t = e.tokens[i];
+    std::size_t lead = 0, trail = 0, run = 0;
+    bool leading = true;
     std::size_t k = 0;
-    while (k < t.size()) chars.push_back(next_code_point(t, k));
-    std::size_t lead = 0, trail = 0;
-    while (lead < chars.size() && (chars[lead] == space || is_white_space(chars[lead]))) ++lead;
-    while (trail < chars.size() && (chars[chars.size() - 1 - trail] == space ||
-                                    is_white_space(chars[chars.size() - 1 - trail])))
-      ++trail;
+    while (k < t.size()) {
+      const bool blank = is_space(next_code_point(t, k));
+      if (leading && blank) ++lead;
+      leading &= blank;
+      run = blank ? run + 1 : 0;
+    }
+    trail = run;
     auto& [start, end] = e.offsets[i];
     if (lead > 0) {
       const bool is_first = i == 0 || start == 0;

@@ -269,6 +269,10 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids,
 
 std::size_t Tokenizer::vocab_size() const { return impl_->model->vocab_size(); }
 
+const std::optional<TruncationOptions>& Tokenizer::truncation() const { return impl_->truncation; }
+
+const std::optional<PaddingOptions>& Tokenizer::padding() const { return impl_->padding; }
+
 std::optional<std::int32_t> Tokenizer::token_to_id(std::string_view token) const {
   if (const tok::AddedToken* a = impl_->added.find(token)) return a->id;
   return impl_->model->token_to_id(token);
