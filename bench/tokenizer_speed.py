@@ -73,7 +73,10 @@ def main():
         hf = tokenizers.Tokenizer.from_file(path)
         hf.no_padding()
         hf.no_truncation()
-        ours = rank_rerank.Tokenizer.from_file(path)
+        # The same work on both sides: no truncation or padding from the file either.
+        config = json.load(open(path, encoding="utf-8"))
+        config["truncation"] = config["padding"] = None
+        ours = rank_rerank.Tokenizer.from_str(json.dumps(config))
         hf_cpu, hf_wall, enc = timed(lambda: hf.encode_batch(texts), args.repeat)
         n_tokens = sum(len(e.ids) for e in enc)
         del enc
