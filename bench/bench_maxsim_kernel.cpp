@@ -114,7 +114,8 @@ const std::vector<float>& query() {
 // How to run: the library's choice, the Highway path on the best target, or forced AVX2.
 enum class Mode { best, highway, avx2 };
 
-void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtype) {
+void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtype,
+               bool alignments = false) {
   if (mode == Mode::avx2 && !(hwy::SupportedTargets() & HWY_AVX2)) {
     state.SkipWithError("CPU without AVX2");
     return;
@@ -132,12 +133,16 @@ void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtyp
   const rr::detail::PreparedQuery prepared(q.view(), dtype, false);
   const rr::TokenMatrix all = c.tokens.view();
   std::vector<float> row_max(kQueryRows);
+  std::vector<std::int64_t> argmax(alignments ? kQueryRows : 0);
+  std::vector<float> token_best(alignments ? 1536 : 0);
   for (auto _ : state) {
     float total = 0;
     for (std::size_t i = 0; i < kDocs; ++i) {
       const rr::TokenMatrix doc = all.slice(static_cast<std::size_t>(c.offsets[i]),
                                             static_cast<std::size_t>(c.offsets[i + 1]));
-      rr::detail::max_similarity(prepared, doc, row_max.data(), nullptr, nullptr);
+      rr::detail::max_similarity(prepared, doc, row_max.data(),
+                                 alignments ? argmax.data() : nullptr,
+                                 alignments ? token_best.data() : nullptr);
       for (const float m : row_max) total += m;
     }
     benchmark::DoNotOptimize(total);
@@ -194,7 +199,13 @@ MAXSIM_BENCH(i8, i8, f32);
 MAXSIM_BENCH(bit, bit, f32);
 MAXSIM_BENCH(bit_x_bit, bit, bit);
 
-// Scaling: every thread scores the whole corpus with its own PreparedQuery; GFLOPs is the sum.
+// The slower fold used for alignments / highlighting: argmax and token_best as well.
+BENCHMARK_CAPTURE(BM_MaxSim, f32_argmax_token_best, DType::f32, Mode::best, DType::f32, true)
+    ->Unit(benchmark::kMillisecond);
+
+// Scaling: every thread scores the whole corpus with its own PreparedQuery. Google Benchmark
+// divides the wall time by the iterations of all threads together and sums the GFLOPs counter
+// over threads, so perfect scaling halves the time and doubles GFLOPs from 1 to 2 threads.
 BENCHMARK_CAPTURE(BM_MaxSim, f32_threads, DType::f32, Mode::best, DType::f32)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()

@@ -1,10 +1,11 @@
 # Every dependency comes from a distribution package or PyPI; nothing is vendored.
 find_package(hwy REQUIRED)          # Google Highway: SIMD with runtime dispatch
 find_package(OpenMP REQUIRED)       # threads across documents
-find_package(PkgConfig REQUIRED)
-# CBLAS for GEMM-shaped work (pooling and diversity similarity matrices). OpenBLAS's CMake
-# package does not export a target, so pkg-config provides one.
-pkg_check_modules(CBLAS REQUIRED IMPORTED_TARGET openblas)
+# No BLAS yet: the scoring core's GEMM-shaped work (MaxSim tiles, pooling and diversity
+# similarity matrices) runs in fused Highway kernels, so no similarity matrix is written and
+# read back, and a pthreads BLAS called from OpenMP workers would oversubscribe the cores.
+find_package(nlohmann_json 3 REQUIRED)  # JSON: safetensors headers, config.json, shard indexes
+find_package(CURL REQUIRED)             # Hugging Face Hub downloads
 
 # CUDA is optional: AUTO builds it when a toolkit is found, ON insists, OFF skips it.
 set(RANK_RERANK_HAS_CUDA OFF)

@@ -9,8 +9,9 @@ cd "$ROOT"
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   python3 python3-venv python3-dev
-  libhwy-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libhwy-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
+  libcurl4-openssl-dev
   libsimdjson-dev libpcre2-dev
   clang libclang-rt-dev
   libomp-dev

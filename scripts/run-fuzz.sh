@@ -11,13 +11,16 @@ seconds="${FUZZ_SECONDS:-20}"
 cmake --build --preset fuzz -j 2
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# Crashing inputs are kept outside the scratch directory so they survive the run.
+artifacts="$ROOT/build/fuzz/artifacts"
+mkdir -p "$artifacts"
 for corpus in fuzz/corpus/*/; do
   name="$(basename "$corpus")"
   mkdir -p "$scratch/$name"
   echo "fuzz: $name for ${seconds}s"
-  # -error_exitcode makes a finding fail the run; the crashing input lands in $scratch.
+  # A finding fails the run; the crashing input lands in $artifacts.
   "build/fuzz/fuzz/$name" -max_total_time="$seconds" -max_len=4096 -print_final_stats=0 \
-    -artifact_prefix="$scratch/" "$scratch/$name" "$corpus" 2>"$scratch/$name.log" || {
+    -artifact_prefix="$artifacts/" "$scratch/$name" "$corpus" 2>"$scratch/$name.log" || {
     tail -n 60 "$scratch/$name.log"
     echo "fuzz: $name failed; reproduce with build/fuzz/fuzz/$name <artifact>" >&2
     exit 1

@@ -6,4 +6,5 @@ bash "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 ctest --preset release -j "$(nproc)"
 .venv/bin/python -m pytest -q tests/python
+bash tests/install/check_install.sh
 bash scripts/run-fuzz.sh

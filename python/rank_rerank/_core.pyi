@@ -1,6 +1,11 @@
 """Type stubs for the native module rank_rerank._core (one section per area, sorted by area)."""
 
 from typing import Literal, Sequence, overload
+"""Type stubs for the native module rank_rerank._core, one section per area, sorted by area."""
+
+import os
+import pathlib
+from typing import Optional, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -162,3 +167,184 @@ def bm25_weights(
     b: float = 0.75,
 ) -> Float32Array: ...
 def attention_weights(scores: ArrayLike) -> Float32Array: ...
+# ---- diversity ------------------------------------------------------------------------------
+
+@overload
+def mmr(
+    embeddings: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    lambda_: float = 0.5,
+    similarity: Literal["cosine", "dot"] = "cosine",
+    normalize_relevance: bool = True,
+    return_gains: Literal[False] = False,
+) -> Int64Array: ...
+@overload
+def mmr(
+    embeddings: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    lambda_: float = 0.5,
+    similarity: Literal["cosine", "dot"] = "cosine",
+    normalize_relevance: bool = True,
+    *,
+    return_gains: Literal[True],
+) -> tuple[Int64Array, Float64Array]: ...
+@overload
+def mmr_from_similarity(
+    similarity: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    lambda_: float = 0.5,
+    normalize_relevance: bool = True,
+    return_gains: Literal[False] = False,
+) -> Int64Array: ...
+@overload
+def mmr_from_similarity(
+    similarity: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    lambda_: float = 0.5,
+    normalize_relevance: bool = True,
+    *,
+    return_gains: Literal[True],
+) -> tuple[Int64Array, Float64Array]: ...
+@overload
+def dpp(
+    embeddings: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    alpha: float = 1.0,
+    similarity: Literal["cosine", "dot"] = "cosine",
+    epsilon: float = 1e-10,
+    stop_at_nonpositive_gain: bool = False,
+    return_gains: Literal[False] = False,
+) -> Int64Array: ...
+@overload
+def dpp(
+    embeddings: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    alpha: float = 1.0,
+    similarity: Literal["cosine", "dot"] = "cosine",
+    epsilon: float = 1e-10,
+    stop_at_nonpositive_gain: bool = False,
+    *,
+    return_gains: Literal[True],
+) -> tuple[Int64Array, Float64Array]: ...
+@overload
+def dpp_from_similarity(
+    similarity: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    alpha: float = 1.0,
+    epsilon: float = 1e-10,
+    stop_at_nonpositive_gain: bool = False,
+    return_gains: Literal[False] = False,
+) -> Int64Array: ...
+@overload
+def dpp_from_similarity(
+    similarity: ArrayLike,
+    relevance: ArrayLike,
+    k: int = 10,
+    alpha: float = 1.0,
+    epsilon: float = 1e-10,
+    stop_at_nonpositive_gain: bool = False,
+    *,
+    return_gains: Literal[True],
+) -> tuple[Int64Array, Float64Array]: ...
+
+# ---- fusion ---------------------------------------------------------------------------------
+
+def matryoshka_refine(
+    query: ArrayLike,
+    docs: ArrayLike,
+    scores: ArrayLike,
+    head_dims: int,
+    alpha: float = 0.5,
+    top_k: int | None = None,
+) -> tuple[Int64Array, Float32Array]: ...
+def blend_scores(a: ArrayLike, b: ArrayLike, alpha: float = 0.5) -> Float32Array: ...
+def normalize_scores(
+    scores: ArrayLike,
+    method: Literal["min_max", "softmax", "sigmoid"] = "min_max",
+    temperature: float = 1.0,
+) -> Float32Array: ...
+
+# ---- pooling --------------------------------------------------------------------------------
+
+PoolingMethod = Literal["hierarchical", "sequential", "adaptive"]
+WardVariant = Literal["cosine_distances", "similarity_rows"]
+
+@overload
+def pool_tokens(
+    doc: ArrayLike,
+    pool_factor: int = 2,
+    protected_tokens: int = 1,
+    method: PoolingMethod = "hierarchical",
+    variant: WardVariant = "cosine_distances",
+    num_threads: int = 0,
+) -> Float32Array: ...
+@overload
+def pool_tokens(
+    doc: Sequence[ArrayLike],
+    pool_factor: int = 2,
+    protected_tokens: int = 1,
+    method: PoolingMethod = "hierarchical",
+    variant: WardVariant = "cosine_distances",
+    num_threads: int = 0,
+) -> list[Float32Array]: ...
+def pool_tokens_packed(
+    tokens: ArrayLike,
+    offsets: ArrayLike,
+    pool_factor: int = 2,
+    protected_tokens: int = 1,
+    method: PoolingMethod = "hierarchical",
+    variant: WardVariant = "cosine_distances",
+    num_threads: int = 0,
+) -> tuple[Float32Array, Int64Array]: ...
+def ward_linkage(condensed: ArrayLike) -> Float64Array: ...
+def fcluster_maxclust(linkage: ArrayLike, max_clusters: int) -> Int32Array: ...
+# ---- io: checkpoints and the Hugging Face cache ----
+
+class TensorInfo(TypedDict):
+    dtype: str  # safetensors name: "F32", "BF16", "I64", ...
+    shape: list[int]
+
+class WeightsInfo(TypedDict):
+    source: str
+    tensors: dict[str, TensorInfo]
+    metadata: dict[str, str]
+
+def load_weights(path: str | os.PathLike[str]) -> dict[str, npt.NDArray[np.generic]]:
+    """Read a checkpoint (safetensors, sharded index, torch.save zip, or model directory) as
+    read-only numpy arrays viewing the mapped file; BF16 as uint16 bits, 8-bit floats as uint8."""
+
+def weights_info(path: str | os.PathLike[str]) -> WeightsInfo:
+    """Dtypes, shapes and safetensors metadata of a checkpoint."""
+
+def hf_cache_dir() -> pathlib.Path:
+    """The Hugging Face hub cache directory the environment selects."""
+
+def hf_resolve(
+    repo_or_path: str,
+    filename: str,
+    revision: str = "main",
+    cache_dir: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    token: Optional[str] = None,
+    offline: Optional[bool] = None,
+    missing_ok: bool = False,
+) -> Optional[pathlib.Path]:
+    """Local path of a file from a model directory or a Hub repo (cached, downloaded if needed);
+    None only when missing_ok and the file does not exist."""
+
+def hf_load_weights(
+    repo_or_path: str,
+    revision: str = "main",
+    cache_dir: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    token: Optional[str] = None,
+    offline: Optional[bool] = None,
+) -> dict[str, npt.NDArray[np.generic]]:
+    """The checkpoint of a model directory or Hub repo, as load_weights returns it."""

@@ -9,6 +9,10 @@ void bind_core(nanobind::module_& m);
 void bind_maxsim(nanobind::module_& m);
 void bind_quantize(nanobind::module_& m);
 void bind_vectors(nanobind::module_& m);
+void bind_pooling(nanobind::module_& m);
+void bind_diversity(nanobind::module_& m);
+void bind_fusion(nanobind::module_& m);
+void bind_io(nanobind::module_& m);
 void bind_tokenizer(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

@@ -21,5 +21,9 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_maxsim(m);
   rank_rerank::python::bind_quantize(m);
   rank_rerank::python::bind_vectors(m);
+  rank_rerank::python::bind_pooling(m);
+  rank_rerank::python::bind_diversity(m);
+  rank_rerank::python::bind_fusion(m);
+  rank_rerank::python::bind_io(m);
   rank_rerank::python::bind_tokenizer(m);
 }

@@ -38,7 +38,13 @@ TokenMatrix TokenMatrix::slice(std::size_t begin, std::size_t end) const noexcep
 
 namespace {
 std::string shape(std::size_t rows, std::size_t dim) {
-  return "[" + std::to_string(rows) + ", " + std::to_string(dim) + "]";
+  // Appended piece by piece: GCC 12 misreports `"[" + std::string&&` under -Wrestrict.
+  std::string out = "[";
+  out += std::to_string(rows);
+  out += ", ";
+  out += std::to_string(dim);
+  out += "]";
+  return out;
 }
 }  // namespace
 

@@ -24,7 +24,6 @@ namespace {
 std::atomic<bool> g_native_enabled{true};
 std::atomic<std::size_t> g_rows_per_call{kMaxRowsPerKernelCall};
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // The int8 kernel accumulates 255 * 127 per dimension in int32.
@@ -39,7 +38,7 @@ bool all_finite(const float* x, std::size_t n) {
 KernelPath choose_path(DType query, DType doc, std::size_t dim, bool query_finite) {
   if (query == DType::bit) return KernelPath::highway_bits;
   const bool native = g_native_enabled.load(std::memory_order_relaxed);
-  if (native && doc == DType::bf16 && native_bf16_available()) return KernelPath::native_bf16;
+  if (native && doc == DType::bf16 && native_bf16_preferred()) return KernelPath::native_bf16;
   // int8 cannot represent a non-finite query; the float path then gives the exact NaN / inf.
   if (native && doc == DType::i8 && query_finite && dim <= kMaxInt8Dim && native_int8_available())
     return KernelPath::native_int8;
@@ -172,8 +171,10 @@ PreparedQuery::PreparedQuery(const TokenMatrix& query, DType doc_dtype, bool cos
   q.all_rows_zero =
       cosine && std::all_of(q.zero_rows.begin(), q.zero_rows.end(), [](auto z) { return z != 0; });
   q.path = choose_path(query.dtype, doc_dtype, q.dim, all_finite(rows.data(), rows.size()));
-  q.transposed = transpose<float>(
-      q.rows, q.groups, q.dim, [&](std::size_t i, std::size_t k) { return rows[i * q.dim + k]; });
+  if (q.path != KernelPath::highway_bits) {
+    q.transposed = transpose<float>(
+        q.rows, q.groups, q.dim, [&](std::size_t i, std::size_t k) { return rows[i * q.dim + k]; });
+  }
   switch (q.path) {
     case KernelPath::highway_float:
       break;
@@ -247,8 +248,6 @@ void max_similarity(const PreparedQuery& prepared, const TokenMatrix& doc, float
 void set_native_kernels_enabled(bool enabled) noexcept {
   g_native_enabled.store(enabled, std::memory_order_relaxed);
 }
-
-bool native_kernels_enabled() noexcept { return g_native_enabled.load(std::memory_order_relaxed); }
 
 std::vector<std::int64_t> kernel_targets() { return highway_kernel_targets(); }
 

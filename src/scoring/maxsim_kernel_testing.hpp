@@ -13,7 +13,6 @@ namespace rank_rerank::detail {
 // (default: yes, where the CPU has them). With false they use the Highway float path, whose
 // target tests choose with hwy::SetSupportedTargetsForTest.
 void set_native_kernels_enabled(bool enabled) noexcept;
-bool native_kernels_enabled() noexcept;
 
 // Highway targets compiled into the kernels and supported by this CPU, best first.
 std::vector<std::int64_t> kernel_targets();

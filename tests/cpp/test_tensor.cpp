@@ -46,18 +46,23 @@ TEST(Tensor, PackedOffsetsAreValidated) {
   EXPECT_NO_THROW(rr::validate(rr::PackedTokens{tokens, good}, "docs"));
 
   const std::vector<std::int64_t> decreasing = {0, 3, 2, 5};
-  EXPECT_NE(error_of([&] { rr::validate(rr::PackedTokens{tokens, decreasing}, "docs"); })
-                .find("must not decrease"),
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::PackedTokens{tokens, decreasing}, "docs");
+            }).find("must not decrease"),
             std::string::npos);
   const std::vector<std::int64_t> past_end = {0, 2, 6};
-  EXPECT_NE(error_of([&] { rr::validate(rr::PackedTokens{tokens, past_end}, "docs"); })
-                .find("5 rows"),
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::PackedTokens{tokens, past_end}, "docs");
+            }).find("5 rows"),
             std::string::npos);
   const std::vector<std::int64_t> not_zero = {1, 5};
-  EXPECT_NE(error_of([&] { rr::validate(rr::PackedTokens{tokens, not_zero}, "docs"); })
-                .find("offsets[0]"),
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::PackedTokens{tokens, not_zero}, "docs");
+            }).find("offsets[0]"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { rr::validate(rr::PackedTokens{tokens, {}}, "docs"); }).find("empty"),
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::PackedTokens{tokens, {}}, "docs");
+            }).find("empty"),
             std::string::npos);
 }
 
@@ -68,14 +73,17 @@ TEST(Tensor, PaddedNeedsExactlyOneOfLengthsOrMask) {
   const std::vector<std::uint8_t> mask(6, 1);
   EXPECT_NO_THROW(rr::validate(rr::PaddedTokens{tokens, 2, 3, lengths, {}}, "docs"));
   EXPECT_NO_THROW(rr::validate(rr::PaddedTokens{tokens, 2, 3, {}, mask}, "docs"));
-  EXPECT_FALSE(error_of([&] { rr::validate(rr::PaddedTokens{tokens, 2, 3, lengths, mask}, "d"); })
-                   .empty());
+  EXPECT_FALSE(error_of([&] {
+                 rr::validate(rr::PaddedTokens{tokens, 2, 3, lengths, mask}, "d");
+               }).empty());
   const std::vector<std::int64_t> too_long = {4, 1};
-  EXPECT_NE(error_of([&] { rr::validate(rr::PaddedTokens{tokens, 2, 3, too_long, {}}, "d"); })
-                .find("lengths[0] = 4"),
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::PaddedTokens{tokens, 2, 3, too_long, {}}, "d");
+            }).find("lengths[0] = 4"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { rr::validate(rr::PaddedTokens{tokens, 3, 3, lengths, {}}, "d"); })
-                .find("n_docs * max_len"),
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::PaddedTokens{tokens, 3, 3, lengths, {}}, "d");
+            }).find("n_docs * max_len"),
             std::string::npos);
 }
 
@@ -85,11 +93,12 @@ TEST(Tensor, Int8NeedsScalesAndOthersMustNotHaveThem) {
   EXPECT_FALSE(error_of([&] {
                  rr::validate(rr::TokenMatrix{rr::DType::i8, values.data(), 2, 3}, "docs");
                }).empty());
-  EXPECT_FALSE(error_of([&] {
-                 rr::validate(rr::TokenMatrix{rr::DType::f16, values.data(), 1, 3, scales.data()},
-                              "docs");
-               }).empty());
-  EXPECT_NE(error_of([&] { rr::validate(rr::TokenMatrix{rr::DType::f32, nullptr, 0, 0}, "q"); })
-                .find("dimension"),
+  EXPECT_FALSE(
+      error_of([&] {
+        rr::validate(rr::TokenMatrix{rr::DType::f16, values.data(), 1, 3, scales.data()}, "docs");
+      }).empty());
+  EXPECT_NE(error_of([&] {
+              rr::validate(rr::TokenMatrix{rr::DType::f32, nullptr, 0, 0}, "q");
+            }).find("dimension"),
             std::string::npos);
 }

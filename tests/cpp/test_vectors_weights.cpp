@@ -9,7 +9,7 @@
 
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/vectors.hpp"
-#include "rank_rerank/weights.hpp"
+#include "rank_rerank/token_weights.hpp"
 
 namespace rr = rank_rerank;
 

@@ -21,9 +21,10 @@ void score_highway(const PreparedQuery::Impl& q, const TokenMatrix& doc, const R
 // Highway targets compiled into the kernels and supported by this CPU, best first.
 std::vector<std::int64_t> highway_kernel_targets();
 
-// kernels/maxsim_native.cpp: paths native_bf16 and native_int8. Only call when the matching
-// *_available() is true; native_int8 also needs finite document scales.
-bool native_bf16_available() noexcept;
+// kernels/maxsim_native.cpp: paths native_bf16 and native_int8. Only call for native_bf16 when
+// native_bf16_preferred() (the CPU has AVX512_BF16 and runs it faster than the decoded float32
+// path), for native_int8 when native_int8_available() and the document scales are finite.
+bool native_bf16_preferred() noexcept;
 bool native_int8_available() noexcept;
 void score_native(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state);
 

@@ -1,4 +1,4 @@
-#include "rank_rerank/weights.hpp"
+#include "rank_rerank/token_weights.hpp"
 
 #include <cmath>
 #include <string>
