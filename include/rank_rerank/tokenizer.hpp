@@ -87,6 +87,9 @@ class Tokenizer {
   std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = true) const;
 
   std::size_t vocab_size() const;
+  // The truncation and padding stored in tokenizer.json (used when EncodeOptions leaves them unset).
+  const std::optional<TruncationOptions>& truncation() const;
+  const std::optional<PaddingOptions>& padding() const;
   std::optional<std::int32_t> token_to_id(std::string_view token) const;
 
   Tokenizer(Tokenizer&&) noexcept;
