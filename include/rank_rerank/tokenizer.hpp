@@ -52,6 +52,10 @@ struct TruncationOptions {
   Side direction = Side::right;
 };
 
+// Longest padded length (and pad_to_multiple_of) accepted; larger ones are refused rather than
+// allocated.
+inline constexpr std::size_t kMaxPaddedLength = std::size_t{1} << 20;
+
 struct PaddingOptions {
   // Pad to the longest encoding of the batch when unset, else to this length.
   std::optional<std::size_t> max_length;
@@ -94,7 +98,8 @@ class Tokenizer {
   std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = true) const;
 
   std::size_t vocab_size() const;
-  // The truncation and padding stored in tokenizer.json (used when EncodeOptions leaves them unset).
+  // The truncation and padding stored in tokenizer.json (used when EncodeOptions leaves them
+  // unset).
   const std::optional<TruncationOptions>& truncation() const;
   const std::optional<PaddingOptions>& padding() const;
   std::optional<std::int32_t> token_to_id(std::string_view token) const;

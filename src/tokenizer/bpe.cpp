@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <cstdint>
+
 #include "tokenizer/loaders.hpp"
 #include "tokenizer/unicode_text.hpp"
 #include "tokenizer/vocab.hpp"
@@ -307,7 +309,8 @@ std::unique_ptr<Model> load_bpe(const Fields& f) {
   vocab.reserve(obj.size());
   for (auto [k, v] : obj) {
     std::int64_t id;
-    if (v.get(id)) f.fail("vocab", "must map tokens to integer ids");
+    if (v.get(id) || id < 0 || id > INT32_MAX)
+      f.fail("vocab", "must map tokens to integer ids in [0, 2^31)");
     vocab.add(k, static_cast<std::int32_t>(id));
   }
   const std::string prefix = f.str_or("continuing_subword_prefix", "");

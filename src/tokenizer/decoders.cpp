@@ -1,5 +1,7 @@
 // Decoders: WordPiece, ByteLevel, Metaspace, BPEDecoder, Replace, Strip, Fuse, ByteFallback,
 // Sequence. Each rewrites the token strings; the caller concatenates them.
+#include <cstdint>
+
 #include "tokenizer/components.hpp"
 #include "tokenizer/processing.hpp"
 #include "tokenizer/unicode_text.hpp"
@@ -222,9 +224,9 @@ std::unique_ptr<Decoder> load_decoder(Json obj) {
     return std::make_unique<ReplaceDecoder>(pattern.str("String"), f.str("content"));
   }
   if (type == "Strip") {
-    return std::make_unique<StripDecoder>(f.str("content"),
-                                          static_cast<std::size_t>(f.integer_or("start", 0)),
-                                          static_cast<std::size_t>(f.integer_or("stop", 0)));
+    return std::make_unique<StripDecoder>(
+        f.str("content"), static_cast<std::size_t>(f.integer_in_or("start", 0, INT32_MAX, 0)),
+        static_cast<std::size_t>(f.integer_in_or("stop", 0, INT32_MAX, 0)));
   }
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();

@@ -167,6 +167,10 @@ void Tokenizer::Impl::pad(std::vector<Encoding>& batch, const PaddingOptions& p)
   } else {
     for (const Encoding& e : batch) target = std::max(target, e.size());
   }
+  if (p.pad_to_multiple_of > kMaxPaddedLength || target > kMaxPaddedLength) {
+    throw_invalid("padding: length " + std::to_string(std::max(target, p.pad_to_multiple_of)) +
+                  " exceeds the limit of " + std::to_string(kMaxPaddedLength) + " tokens");
+  }
   if (p.pad_to_multiple_of > 0 && target % p.pad_to_multiple_of != 0) {
     target += p.pad_to_multiple_of - target % p.pad_to_multiple_of;
   }

@@ -1,4 +1,5 @@
 // Building a Tokenizer from tokenizer.json, a BERT vocab.txt, or a model directory.
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -43,7 +44,7 @@ std::vector<tok::AddedToken> load_added_tokens(const tok::Fields& root) {
   for (tok::Json item : root.array("added_tokens")) {
     const tok::Fields f(item, "added_tokens entry");
     tok::AddedToken t;
-    t.id = static_cast<std::int32_t>(f.integer("id"));
+    t.id = static_cast<std::int32_t>(f.integer_in("id", 0, INT32_MAX));
     t.content = f.str("content");
     t.single_word = f.boolean_or("single_word", false);
     t.lstrip = f.boolean_or("lstrip", false);
@@ -82,7 +83,7 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
   if (auto t = root.maybe("truncation")) {
     const tok::Fields f(*t, "truncation");
     TruncationOptions o;
-    o.max_length = static_cast<std::size_t>(f.integer("max_length"));
+    o.max_length = static_cast<std::size_t>(f.integer_in("max_length", 0, INT64_MAX));
     const std::string strategy = f.str_or("strategy", "LongestFirst");
     if (strategy == "OnlyFirst") {
       o.strategy = TruncationStrategy::only_first;
@@ -103,13 +104,14 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
         if (s != "BatchLongest") f.fail("strategy", "has unknown value");
       } else {
         const tok::Fields fixed(f.at("strategy"), "padding strategy");
-        o.max_length = static_cast<std::size_t>(fixed.integer("Fixed"));
+        o.max_length = static_cast<std::size_t>(fixed.integer_in("Fixed", 0, kMaxPaddedLength));
       }
     }
     o.direction = parse_side(f, "direction");
-    o.pad_to_multiple_of = static_cast<std::size_t>(f.integer_or("pad_to_multiple_of", 0));
-    o.pad_id = static_cast<std::int32_t>(f.integer_or("pad_id", 0));
-    o.pad_type_id = static_cast<std::int32_t>(f.integer_or("pad_type_id", 0));
+    o.pad_to_multiple_of =
+        static_cast<std::size_t>(f.integer_in_or("pad_to_multiple_of", 0, kMaxPaddedLength, 0));
+    o.pad_id = static_cast<std::int32_t>(f.integer_in_or("pad_id", 0, INT32_MAX, 0));
+    o.pad_type_id = static_cast<std::int32_t>(f.integer_in_or("pad_type_id", 0, INT32_MAX, 0));
     o.pad_token = f.str_or("pad_token", "[PAD]");
     impl->padding = o;
   }
