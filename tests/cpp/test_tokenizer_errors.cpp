@@ -79,6 +79,9 @@ TEST(TokenizerErrors, MessagesNameComponentAndField) {
       {R"({"model": {"type": "Unigram", "vocab": [["a", -1.0]], "unk_id": 4}})", "model Unigram",
        "'unk_id'"},
       {R"({"model": {"type": "Unigram", "vocab": [["a", 1e999]]}})", "", "JSON"},
+      {R"({"model": {"type": "WordPiece", "vocab": {"a": -1}}})", "model WordPiece", "'vocab'"},
+      {with(R"("padding": {"strategy": {"Fixed": 1000000000}})"), "padding strategy", "'Fixed'"},
+      {with(R"("added_tokens": [{"id": -5, "content": "x"}])"), "added_tokens entry", "'id'"},
   };
   for (const Case& c : cases) {
     const std::string message = load_error(c.json);
@@ -102,6 +105,24 @@ TEST(TokenizerErrors, UnsupportedTypesAreNamed) {
       load_error(R"({"model": {"type": "WordLevel", "vocab": {}}})", rr::ErrorKind::unsupported)
           .find("model type 'WordLevel'"),
       std::string::npos);
+}
+
+// Ids need not be dense: a huge one is kept apart instead of sizing a table by it.
+TEST(TokenizerErrors, SparseIdsWork) {
+  const auto tok = rr::Tokenizer::from_json(
+      R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 2000000000}}})");
+  EXPECT_EQ(tok.encode("a").ids, std::vector<std::int32_t>{2000000000});
+  EXPECT_EQ(tok.decode({2000000000}), "a");
+  EXPECT_EQ(tok.token_to_id("a"), 2000000000);
+}
+
+TEST(TokenizerErrors, PaddingBeyondTheLimitIsRefused) {
+  const auto tok = rr::Tokenizer::from_json(std::string("{") + kWordPiece + "}");
+  rr::EncodeOptions o;
+  rr::PaddingOptions p;
+  p.max_length = rr::kMaxPaddedLength + 1;
+  o.padding = std::optional<rr::PaddingOptions>(p);
+  EXPECT_THROW(tok.encode("a", o), rr::Error);
 }
 
 TEST(TokenizerErrors, MissingFilesAndDirectories) {

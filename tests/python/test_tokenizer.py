@@ -55,6 +55,22 @@ def test_decode_roundtrip_bert():
         assert ours.decode(ids) == hf.decode(ids)
 
 
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_unpadded_batch_is_rows_concatenated(name):
+    hf = tokenizers.Tokenizer.from_file(PATHS[name])
+    hf.no_padding()
+    hf.no_truncation()
+    ours = rank_rerank.Tokenizer.from_file(PATHS[name])
+    texts = [t.decode("utf-8", errors="replace") for t in TEXTS[:300]]
+    got = ours.encode_batch(texts, padding=False, max_length=100000)
+    assert got["ids"].ndim == 1 and got["offsets"].shape == (got["ids"].shape[0], 2)
+    starts = np.concatenate([[0], np.cumsum(got["lengths"])])
+    for row, a in enumerate(hf.encode_batch(texts)):
+        rows = slice(starts[row], starts[row + 1])
+        assert a.ids == got["ids"][rows].tolist()
+        assert [list(o) for o in a.offsets] == got["offsets"][rows].tolist()
+
+
 def test_encode_batch_returns_numpy_arrays():
     ours = rank_rerank.Tokenizer.from_file(PATHS["bert-base-uncased"])
     out = ours.encode_batch(["a b c", "d"], padding=True)
