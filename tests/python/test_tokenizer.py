@@ -96,3 +96,14 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         ours.encode_batch(["a", "b"], ["x"])
     with pytest.raises(ValueError, match="strategy"):
         ours.encode_batch(["a"], max_length=4, truncation_strategy="middle")
+
+
+def test_byte_fallback_decoding_matches_tokenizers():
+    vocab = {"<unk>": 0, "<0x41>": 1, "<0xC3>": 2, "<0xA9>": 3, "<0xZZ>": 4, "<0x+A>": 5, "<0xff>": 6, "x": 7}
+    config = {"model": {"type": "BPE", "vocab": vocab, "merges": [], "unk_token": "<unk>"},
+              "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}}
+    import json
+    hf = tokenizers.Tokenizer.from_str(json.dumps(config))
+    ours = rank_rerank.Tokenizer.from_str(json.dumps(config))
+    for ids in ([1, 2, 3, 7], [4, 5, 1], [2, 7, 3], [6, 6, 1], [5]):
+        assert ours.decode(ids, skip_special_tokens=False) == hf.decode(ids, skip_special_tokens=False), ids
