@@ -65,9 +65,11 @@ Side parse_side(const tok::Fields& f, std::string_view key) {
 
 }  // namespace
 
-Tokenizer Tokenizer::from_json(std::string_view json) {
+namespace {
+
+std::unique_ptr<Tokenizer::Impl> load_impl(const simdjson::padded_string& padded) {
+  using Impl = Tokenizer::Impl;
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
   simdjson::dom::element root_el;
   if (auto err = parser.parse(padded).get(root_el)) {
     throw_invalid(std::string("tokenizer.json: not valid JSON: ") + simdjson::error_message(err));
@@ -115,13 +117,23 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
     o.pad_token = f.str_or("pad_token", "[PAD]");
     impl->padding = o;
   }
-  return Tokenizer(std::move(impl));
+  return impl;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_json(std::string_view json) {
+  return Tokenizer(load_impl(simdjson::padded_string(json)));
 }
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".txt") == 0)
     return from_vocab_txt(path, true);
-  return from_json(read_file(path));
+  // Read straight into simdjson's padded buffer: one copy of a file that can be tens of MB.
+  simdjson::padded_string padded;
+  if (simdjson::padded_string::load(path).get(padded))
+    throw_invalid("tokenizer: cannot open '" + path + "'");
+  return Tokenizer(load_impl(padded));
 }
 
 Tokenizer Tokenizer::from_vocab_txt(const std::string& path, bool lowercase) {
