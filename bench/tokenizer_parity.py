@@ -16,7 +16,8 @@ docs/tokenizer.md). Which code points were assigned by 8.0 comes from Perl's Uni
 (Present_In=8.0).
 
   python bench/tokenizer_parity.py            # CI sample (a few MB)
-  python bench/tokenizer_parity.py --full     # the whole corpus (> 50 MB)
+  python bench/tokenizer_parity.py --full     # the whole corpus (hundreds of MB)
+  python bench/tokenizer_parity.py --full --mb 100   # its first 100 MB
 """
 import argparse
 import glob
@@ -159,8 +160,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--full", action="store_true", help="whole corpus instead of the CI sample")
     parser.add_argument("--sample-bytes", type=int, default=3_000_000)
+    parser.add_argument("--mb", type=float, help="with --full: stop after this many MB of the corpus")
     args = parser.parse_args()
-    corpus = list(corpus_texts(None if args.full else args.sample_bytes))
+    limit = (int(args.mb * 1e6) if args.mb else None) if args.full else args.sample_bytes
+    corpus = list(corpus_texts(limit))
     adversarial = adversarial_texts()
     ranges = unicode_8_ranges()
     groups = {"corpus": corpus}
