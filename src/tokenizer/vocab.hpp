@@ -16,9 +16,9 @@ namespace rank_rerank::tok {
 
 class Vocab {
  public:
-  void reserve(std::size_t n, std::size_t bytes = 0) {
+  void reserve(std::size_t n) {
     entries_.reserve(n);
-    arena_.reserve(bytes ? bytes : n * 8);
+    arena_.reserve(n * 8);
     rehash(n * 2 + 16);
   }
   // Later duplicates win, as in `tokenizers`' HashMap-built vocabularies.
