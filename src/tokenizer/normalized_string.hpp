@@ -43,7 +43,10 @@ class NormalizedString {
 
   const std::string& get() const noexcept { return text_; }
   bool empty() const noexcept { return text_.empty(); }
-  // Original offset of the first byte (the start of the original piece when empty).
+  // Original offset of the first byte (of the piece, when empty). `tokenizers` cuts every piece
+  // out of the normalized string as a slice, whose original_shift is where its first byte came
+  // from; Metaspace's prepend_scheme "first" tests that (so text whose leading spaces a Strip
+  // removed is not "first").
   std::uint32_t original_start() const noexcept {
     return aligned_ && !align_.empty() ? align_.front().first : orig_start_;
   }

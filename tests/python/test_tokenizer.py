@@ -107,3 +107,19 @@ def test_byte_fallback_decoding_matches_tokenizers():
     ours = rank_rerank.Tokenizer.from_str(json.dumps(config))
     for ids in ([1, 2, 3, 7], [4, 5, 1], [2, 7, 3], [6, 6, 1], [5]):
         assert ours.decode(ids, skip_special_tokens=False) == hf.decode(ids, skip_special_tokens=False), ids
+
+
+def test_metaspace_first_after_stripped_start_matches_tokenizers():
+    import json
+    vocab = [["<unk>", 0.0], ["\u2581", -1.0], ["\u2581hello", -2.0], ["hello", -3.0]] + [[c, -5.0] for c in "helo"]
+    for scheme in ("first", "always", "never"):
+        config = {"normalizer": {"type": "Strip", "strip_left": True, "strip_right": True},
+                  "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": scheme,
+                                    "split": True},
+                  "model": {"type": "Unigram", "unk_id": 0, "vocab": vocab}}
+        hf = tokenizers.Tokenizer.from_str(json.dumps(config))
+        ours = rank_rerank.Tokenizer.from_str(json.dumps(config))
+        for text in ["  hello hello", "hello", " \thello  "]:
+            a, b = hf.encode(text), ours.encode(text)
+            assert a.ids == b["ids"].tolist(), (scheme, text)
+            assert [list(o) for o in a.offsets] == b["offsets"].tolist(), (scheme, text)
