@@ -9,6 +9,13 @@
 // - Offsets are (start, end) in Unicode code points of that (replaced) text, the same numbers
 //   `tokenizers` returns from Python (indices into the str). Special tokens added by the
 //   post-processor and padding have (0, 0).
+//
+// Unicode data: character classes (punctuation, control/format, nonspacing marks, letters,
+// numbers) come from utf8proc (Unicode 15.0). `tokenizers` takes punctuation, control/format and
+// nonspacing marks from the `unicode_categories` crate, whose tables are Unicode 8.0, so code
+// points assigned after Unicode 8.0 (and six whose category changed since: U+166D, U+111C9,
+// U+1734, U+1885, U+1886, U+A9BD) may be split, removed or stripped differently. Text made of
+// code points assigned by Unicode 8.0 gives identical results. See docs/tokenizer.md.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +51,10 @@ struct TruncationOptions {
   TruncationStrategy strategy = TruncationStrategy::longest_first;
   Side direction = Side::right;
 };
+
+// Longest padded length (and pad_to_multiple_of) accepted; larger ones are refused rather than
+// allocated.
+inline constexpr std::size_t kMaxPaddedLength = std::size_t{1} << 20;
 
 struct PaddingOptions {
   // Pad to the longest encoding of the batch when unset, else to this length.
@@ -87,6 +98,10 @@ class Tokenizer {
   std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = true) const;
 
   std::size_t vocab_size() const;
+  // The truncation and padding stored in tokenizer.json (used when EncodeOptions leaves them
+  // unset).
+  const std::optional<TruncationOptions>& truncation() const;
+  const std::optional<PaddingOptions>& padding() const;
   std::optional<std::int32_t> token_to_id(std::string_view token) const;
 
   Tokenizer(Tokenizer&&) noexcept;

@@ -439,3 +439,61 @@ class CrossEncoder:
     def max_length(self) -> int: ...
     @property
     def activation(self) -> str: ...
+
+# ---- tokenizer ------------------------------------------------------------------------------
+
+TruncationStrategy = Literal["longest_first", "only_first", "only_second"]
+
+class EncodingDict(TypedDict):
+    """One encoded text: arrays of equal length n (offsets (n, 2), code points of the str)."""
+
+    tokens: list[str]
+    ids: Int32Array
+    type_ids: Int32Array
+    attention_mask: Int32Array
+    special_tokens_mask: Int32Array
+    word_ids: Int32Array
+    offsets: Int64Array
+
+class BatchDict(TypedDict):
+    """A batch: 2-D (n, L) arrays (offsets (n, L, 2)) when padded, else the rows concatenated
+    (offsets (total, 2)) with `lengths` giving each row's length."""
+
+    ids: Int32Array
+    type_ids: Int32Array
+    attention_mask: Int32Array
+    special_tokens_mask: Int32Array
+    word_ids: Int32Array
+    offsets: Int64Array
+    lengths: Int64Array
+
+class Tokenizer:
+    """Tokenizer reading Hugging Face tokenizer.json; same ids and offsets as `tokenizers`."""
+
+    @staticmethod
+    def from_file(path: str) -> Tokenizer:
+        """Load tokenizer.json (or a BERT vocab.txt)."""
+    @staticmethod
+    def from_pretrained(directory: str) -> Tokenizer:
+        """Load from a local model directory (tokenizer.json, or vocab.txt + tokenizer_config.json)."""
+    @staticmethod
+    def from_str(json: str) -> Tokenizer: ...
+    def encode(self, text: str, pair: Optional[str] = None, add_special_tokens: bool = True) -> EncodingDict: ...
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        pairs: Optional[Sequence[str]] = None,
+        add_special_tokens: bool = True,
+        max_length: Optional[int] = None,
+        truncation_strategy: TruncationStrategy = "longest_first",
+        padding: Optional[bool] = None,
+        pad_length: Optional[int] = None,
+        pad_to_multiple_of: int = 0,
+        num_threads: int = 0,
+    ) -> BatchDict:
+        """Encode many texts (optionally pairs) across threads; padding None keeps the
+        tokenizer.json setting."""
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str: ...
+    def token_to_id(self, token: str) -> Optional[int]: ...
+    @property
+    def vocab_size(self) -> int: ...

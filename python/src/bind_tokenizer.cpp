@@ -31,45 +31,52 @@ nb::dict encoding_dict(Encoding&& e) {
   return d;
 }
 
-// The batch as 2-D arrays (rows padded with zeros up to the longest) plus each row's length, so
-// the cost per text stays in C++.
-nb::dict batch_dict(const std::vector<Encoding>& out) {
-  std::size_t width = 0;
-  for (const Encoding& e : out) width = std::max(width, e.size());
+// The batch as numpy arrays, built in C++ so the cost per text stays there. Padded batches (all
+// rows of one length) are 2-D (n, L); otherwise every array is the rows concatenated, and `lengths`
+// splits them (np.split(ids, np.cumsum(lengths)[:-1])).
+nb::dict batch_dict(const std::vector<Encoding>& out, bool padded) {
   const std::size_t n = out.size();
-  std::vector<std::int32_t> ids(n * width, 0), types(n * width, 0), mask(n * width, 0),
-      special(n * width, 0), words(n * width, -1);
-  std::vector<std::int64_t> offsets(n * width * 2, 0), lengths(n);
+  std::size_t total = 0;
+  bool rectangular = padded;
+  for (const Encoding& e : out) {
+    total += e.size();
+    rectangular &= e.size() == out.front().size();
+  }
+  std::vector<std::int32_t> ids, types, mask, special, words;
+  std::vector<std::int64_t> offsets, lengths(n);
+  for (auto* v : {&ids, &types, &mask, &special, &words}) v->reserve(total);
+  offsets.reserve(total * 2);
   for (std::size_t r = 0; r < n; ++r) {
     const Encoding& e = out[r];
     lengths[r] = static_cast<std::int64_t>(e.size());
-    std::copy(e.ids.begin(), e.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(r * width));
-    std::copy(e.type_ids.begin(), e.type_ids.end(),
-              types.begin() + static_cast<std::ptrdiff_t>(r * width));
-    std::copy(e.attention_mask.begin(), e.attention_mask.end(),
-              mask.begin() + static_cast<std::ptrdiff_t>(r * width));
-    std::copy(e.special_tokens_mask.begin(), e.special_tokens_mask.end(),
-              special.begin() + static_cast<std::ptrdiff_t>(r * width));
-    std::copy(e.word_ids.begin(), e.word_ids.end(),
-              words.begin() + static_cast<std::ptrdiff_t>(r * width));
-    for (std::size_t k = 0; k < e.size(); ++k) {
-      offsets[(r * width + k) * 2] = e.offsets[k].first;
-      offsets[(r * width + k) * 2 + 1] = e.offsets[k].second;
+    ids.insert(ids.end(), e.ids.begin(), e.ids.end());
+    types.insert(types.end(), e.type_ids.begin(), e.type_ids.end());
+    mask.insert(mask.end(), e.attention_mask.begin(), e.attention_mask.end());
+    special.insert(special.end(), e.special_tokens_mask.begin(), e.special_tokens_mask.end());
+    words.insert(words.end(), e.word_ids.begin(), e.word_ids.end());
+    for (auto [a, b] : e.offsets) {
+      offsets.push_back(a);
+      offsets.push_back(b);
     }
   }
+  const std::size_t width = n > 0 && rectangular ? out.front().size() : 0;
+  auto shaped = [&](std::vector<std::int32_t>&& v) {
+    return rectangular && n > 0 ? to_numpy(std::move(v), {n, width}) : to_numpy(std::move(v));
+  };
   nb::dict d;
-  d["ids"] = to_numpy(std::move(ids), {n, width});
-  d["type_ids"] = to_numpy(std::move(types), {n, width});
-  d["attention_mask"] = to_numpy(std::move(mask), {n, width});
-  d["special_tokens_mask"] = to_numpy(std::move(special), {n, width});
-  d["word_ids"] = to_numpy(std::move(words), {n, width});
-  d["offsets"] = to_numpy(std::move(offsets), {n, width, 2});
+  d["ids"] = shaped(std::move(ids));
+  d["type_ids"] = shaped(std::move(types));
+  d["attention_mask"] = shaped(std::move(mask));
+  d["special_tokens_mask"] = shaped(std::move(special));
+  d["word_ids"] = shaped(std::move(words));
+  d["offsets"] = rectangular && n > 0 ? to_numpy(std::move(offsets), {n, width, 2})
+                                      : to_numpy(std::move(offsets), {total, 2});
   d["lengths"] = to_numpy(std::move(lengths));
   return d;
 }
 
 EncodeOptions make_options(bool add_special_tokens, std::optional<std::size_t> max_length,
-                           const std::string& strategy, bool pad,
+                           const std::string& strategy, std::optional<bool> pad,
                            std::optional<std::size_t> pad_length, std::size_t pad_to_multiple_of,
                            int num_threads) {
   EncodeOptions o;
@@ -88,7 +95,8 @@ EncodeOptions make_options(bool add_special_tokens, std::optional<std::size_t> m
     }
     o.truncation = std::optional<TruncationOptions>(t);
   }
-  if (pad) {
+  if (pad && !*pad) o.padding = std::optional<PaddingOptions>();
+  if (pad && *pad) {
     PaddingOptions p;
     p.max_length = pad_length;
     p.pad_to_multiple_of = pad_to_multiple_of;
@@ -132,8 +140,8 @@ void bind_tokenizer(nb::module_& m) {
           [](const Tokenizer& t, const std::vector<std::string>& texts,
              std::optional<std::vector<std::string>> pairs, bool add_special_tokens,
              std::optional<std::size_t> max_length, const std::string& truncation_strategy,
-             bool padding, std::optional<std::size_t> pad_length, std::size_t pad_to_multiple_of,
-             int num_threads) {
+             std::optional<bool> padding, std::optional<std::size_t> pad_length,
+             std::size_t pad_to_multiple_of, int num_threads) {
             const EncodeOptions o =
                 make_options(add_special_tokens, max_length, truncation_strategy, padding,
                              pad_length, pad_to_multiple_of, num_threads);
@@ -144,14 +152,18 @@ void bind_tokenizer(nb::module_& m) {
               if (pairs) pv.assign(pairs->begin(), pairs->end());
               out = t.encode_batch(tv, pv, o);
             }
-            return batch_dict(out);
+            return batch_dict(out, padding ? *padding : t.padding().has_value());
           },
           nb::arg("texts"), nb::arg("pairs") = nb::none(), nb::arg("add_special_tokens") = true,
           nb::arg("max_length") = nb::none(), nb::arg("truncation_strategy") = "longest_first",
-          nb::arg("padding") = false, nb::arg("pad_length") = nb::none(),
+          nb::arg("padding") = nb::none(), nb::arg("pad_length") = nb::none(),
           nb::arg("pad_to_multiple_of") = 0, nb::arg("num_threads") = 0,
-          "Encode many texts (optionally pairs) across threads. Returns a dict of 2-D numpy arrays "
-          "(rows zero-filled past each length; offsets shape (n, L, 2)) and `lengths`.")
+          "Encode many texts (optionally pairs) across threads. padding: None keeps the "
+          "tokenizer.json setting, True pads (to pad_length, else the longest row), False does "
+          "not. "
+          "Returns a dict of numpy arrays: padded batches are 2-D (n, L), offsets (n, L, 2); "
+          "otherwise each array holds the rows one after another (offsets (total, 2)) and "
+          "`lengths` gives each row's length.")
       .def("decode", &Tokenizer::decode, nb::arg("ids"), nb::arg("skip_special_tokens") = true)
       .def("token_to_id", &Tokenizer::token_to_id, nb::arg("token"))
       .def_prop_ro("vocab_size", &Tokenizer::vocab_size);

@@ -1,9 +1,13 @@
 // BPE: characters (or byte-fallback tokens) merged by merge rank, lowest rank first, leftmost on
 // ties. Dropout is not supported (inference only).
-#include <mutex>
-#include <queue>
-#include <shared_mutex>
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <string>
 #include <unordered_map>
+
+#include <cstdint>
 
 #include "tokenizer/loaders.hpp"
 #include "tokenizer/unicode_text.hpp"
@@ -12,17 +16,99 @@
 namespace rank_rerank::tok {
 namespace {
 
+// (left id, right id) -> (rank, merged id), open addressing over the packed pair.
+class MergeTable {
+ public:
+  struct Merge {
+    std::int32_t rank, new_id;
+  };
+  void reserve(std::size_t n) {
+    std::size_t size = 16;
+    while (size < n * 2) size *= 2;
+    slots_.assign(size, Slot{});
+    mask_ = size - 1;
+  }
+  // Later entries for the same pair win, as in a map filled in order.
+  void insert(std::int32_t a, std::int32_t b, Merge m) {
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    const std::uint64_t k = key(a, b);
+    for (std::size_t i = hash(k) & mask_;; i = (i + 1) & mask_) {
+      if (!slots_[i].used) {
+        slots_[i] = {k, m, true};
+        ++count_;
+        return;
+      }
+      if (slots_[i].key == k) {
+        slots_[i].merge = m;
+        return;
+      }
+    }
+  }
+  const Merge* find(std::int32_t a, std::int32_t b) const {
+    if (slots_.empty()) return nullptr;
+    const std::uint64_t k = key(a, b);
+    for (std::size_t i = hash(k) & mask_;; i = (i + 1) & mask_) {
+      if (!slots_[i].used) return nullptr;
+      if (slots_[i].key == k) return &slots_[i].merge;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t key = 0;
+    Merge merge{0, 0};
+    bool used = false;
+  };
+  static std::uint64_t key(std::int32_t a, std::int32_t b) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) |
+           static_cast<std::uint32_t>(b);
+  }
+  static std::size_t hash(std::uint64_t k) {
+    k *= 0x9E3779B97F4A7C15ull;
+    return static_cast<std::size_t>(k ^ (k >> 31));
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    reserve(std::max<std::size_t>(count_ * 2, 16));
+    count_ = 0;
+    for (const Slot& s : old) {
+      if (s.used)
+        insert(static_cast<std::int32_t>(s.key >> 32), static_cast<std::int32_t>(s.key), s.merge);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0, count_ = 0;
+};
+
+// Tokens of recently seen words, per thread (so without locking): natural text repeats words, and
+// `tokenizers` keeps such a cache as well. Bounded: once full, new words are not added. A serial
+// number tells the models apart, so a cache never serves another model's entries.
+struct WordCache {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  static constexpr std::size_t max_words = 10000, max_word_bytes = 256;
+  std::uint64_t owner = 0;
+  std::unordered_map<std::string, std::vector<Token>, Hash, std::equal_to<>> words;
+};
+
+std::uint64_t next_model_serial() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
 struct Symbol {
   std::int32_t id;
-  std::uint32_t start, end;  // byte span in the word
-  int prev, next;            // linked list; -1 at the ends
+  std::uint32_t length;  // bytes; 0 once merged into its left neighbour
+  int prev, next;        // linked list; -1 at the ends
 };
 
 class Bpe final : public Model {
  public:
-  Bpe(Vocab vocab, std::unordered_map<std::uint64_t, std::pair<std::int32_t, std::int32_t>> merges,
-      std::optional<std::string> unk, std::string prefix, std::string suffix, bool fuse_unk,
-      bool byte_fallback, bool ignore_merges)
+  Bpe(Vocab vocab, MergeTable merges, std::optional<std::string> unk, std::string prefix,
+      std::string suffix, bool fuse_unk, bool byte_fallback, bool ignore_merges)
       : vocab_(std::move(vocab)),
         merges_(std::move(merges)),
         unk_(std::move(unk)),
@@ -30,22 +116,30 @@ class Bpe final : public Model {
         suffix_(std::move(suffix)),
         fuse_unk_(fuse_unk),
         byte_fallback_(byte_fallback),
-        ignore_merges_(ignore_merges) {}
+        ignore_merges_(ignore_merges),
+        serial_(next_model_serial()) {}
 
   void tokenize(std::string_view word, std::vector<Token>& out) const override {
     if (word.empty()) return;
-    if (ignore_merges_) {
-      if (auto id = vocab_.find(word)) {
-        out.push_back(Token{*id, 0, static_cast<std::uint32_t>(word.size())});
+    thread_local WordCache cache;
+    if (cache.owner != serial_) {
+      cache.words.clear();
+      cache.owner = serial_;
+    }
+    const bool cacheable = word.size() < WordCache::max_word_bytes;
+    if (cacheable) {
+      const auto hit = cache.words.find(word);
+      if (hit != cache.words.end()) {
+        out.insert(out.end(), hit->second.begin(), hit->second.end());
         return;
       }
     }
-    std::vector<Symbol> symbols = initial_symbols(word);
-    merge_all(symbols);
-    for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next) {
-      const Symbol& s = symbols[static_cast<std::size_t>(i)];
-      out.push_back(Token{s.id, s.start, s.end});
-    }
+    const std::size_t first = out.size();
+    tokenize_uncached(word, out);
+    if (cacheable && cache.words.size() < WordCache::max_words)
+      cache.words.emplace(
+          std::string(word),
+          std::vector<Token>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
   }
   std::string_view token_text(const Token& t, std::string_view) const override {
     return vocab_.has_id(t.id) ? vocab_.view(t.id) : std::string_view();
@@ -59,73 +153,94 @@ class Bpe final : public Model {
   std::size_t vocab_size() const override { return vocab_.size(); }
 
  private:
-  std::vector<Symbol> initial_symbols(std::string_view word) const {
-    std::vector<Symbol> symbols;
-    std::string piece;
-    constexpr std::size_t none = static_cast<std::size_t>(-1);
-    std::size_t pending_unk = none;  // index of the last unk symbol, for fusing
+  void tokenize_uncached(std::string_view word, std::vector<Token>& out) const {
+    if (ignore_merges_) {
+      if (auto id = vocab_.find(word)) {
+        out.push_back(Token{*id, 0, static_cast<std::uint32_t>(word.size())});
+        return;
+      }
+    }
+    thread_local std::vector<Symbol> symbols;
+    initial_symbols(word, symbols);
+    merge_all(symbols);
+    // Offsets are the running sum of the symbol lengths, as in `tokenizers`' Word.
+    std::uint32_t at = 0;
+    for (const Symbol& s : symbols) {
+      if (s.length == 0) continue;
+      out.push_back(Token{s.id, at, at + s.length});
+      at += s.length;
+    }
+  }
+
+  static void add(std::vector<Symbol>& symbols, std::int32_t id, std::size_t length) {
+    const int index = static_cast<int>(symbols.size());
+    if (index > 0) symbols.back().next = index;
+    symbols.push_back({id, static_cast<std::uint32_t>(length), index - 1, -1});
+  }
+
+  // One symbol per character (its vocabulary entry with the continuing prefix / end suffix),
+  // else its bytes as <0xXX> tokens (byte_fallback), else the unknown token. This follows
+  // `tokenizers`' merge_word step by step, including where a pending unknown is flushed.
+  void initial_symbols(std::string_view word, std::vector<Symbol>& symbols) const {
+    symbols.clear();
+    const bool plain = prefix_.empty() && suffix_.empty();
+    thread_local std::string piece;
+    std::int32_t unk_id = -1;
+    std::size_t unk_length = 0;  // pending unknown, when unk_length > 0
     std::size_t i = 0;
     while (i < word.size()) {
       const std::size_t start = i;
-      const std::size_t len = utf8_length_from_lead(static_cast<unsigned char>(word[i]));
-      i = std::min(word.size(), i + len);
-      piece.clear();
-      if (start > 0) piece += prefix_;
-      piece.append(word.substr(start, i - start));
-      if (i == word.size()) piece += suffix_;
-      if (auto id = vocab_.find(piece)) {
-        symbols.push_back(
-            {*id, static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(i), 0, 0});
-        pending_unk = none;
+      i = std::min(word.size(), i + utf8_length_from_lead(static_cast<unsigned char>(word[i])));
+      std::string_view s = word.substr(start, i - start);
+      if (!plain) {
+        piece.clear();
+        if (start > 0) piece += prefix_;
+        piece.append(s);
+        if (i == word.size()) piece += suffix_;
+        s = piece;
+      }
+      if (auto id = vocab_.find(s)) {
+        if (unk_length > 0) {
+          add(symbols, unk_id, unk_length);
+          unk_length = 0;
+        }
+        add(symbols, *id, i - start);
         continue;
       }
-      if (byte_fallback_) {
-        bool all = true;
-        std::vector<std::int32_t> ids;
-        char hex[8];
-        for (std::size_t k = start; k < i; ++k) {
-          std::snprintf(hex, sizeof hex, "<0x%02X>", static_cast<unsigned char>(word[k]));
-          auto id = vocab_.find(hex);
-          if (!id) {
-            all = false;
-            break;
-          }
-          ids.push_back(*id);
-        }
-        if (all) {
-          for (std::size_t k = 0; k < ids.size(); ++k) {
-            symbols.push_back({ids[k], static_cast<std::uint32_t>(start + k),
-                               static_cast<std::uint32_t>(start + k + 1), 0, 0});
-          }
-          pending_unk = none;
-          continue;
-        }
-      }
+      if (byte_fallback_ && add_bytes(s, symbols)) continue;
       if (!unk_) continue;
-      const auto unk_id = vocab_.find(*unk_);
-      if (!unk_id) throw_invalid("BPE: unk_token '" + *unk_ + "' is not in the vocabulary");
-      if (fuse_unk_ && pending_unk != none) {
-        symbols[pending_unk].end = static_cast<std::uint32_t>(i);
-      } else {
-        symbols.push_back(
-            {*unk_id, static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(i), 0, 0});
-        pending_unk = symbols.size() - 1;
+      if (unk_length > 0 && fuse_unk_) {
+        unk_length += i - start;
+        continue;
       }
+      if (unk_length > 0) add(symbols, unk_id, unk_length);
+      const auto id = vocab_.find(*unk_);
+      if (!id) throw_invalid("BPE: unk_token '" + *unk_ + "' is not in the vocabulary");
+      unk_id = *id;
+      unk_length = i - start;
     }
-    for (std::size_t k = 0; k < symbols.size(); ++k) {
-      symbols[k].prev = static_cast<int>(k) - 1;
-      symbols[k].next = k + 1 < symbols.size() ? static_cast<int>(k) + 1 : -1;
-    }
-    return symbols;
+    if (unk_length > 0) add(symbols, unk_id, unk_length);
   }
 
-  std::optional<std::pair<std::int32_t, std::int32_t>> merge_of(std::int32_t a,
-                                                                std::int32_t b) const {
-    const auto it = merges_.find(key(a, b));
-    if (it == merges_.end()) return std::nullopt;
-    return it->second;
+  // Adds one <0xXX> symbol of length 1 per byte of s when all of them are in the vocabulary.
+  bool add_bytes(std::string_view s, std::vector<Symbol>& symbols) const {
+    char hex[8];
+    const std::size_t before = symbols.size();
+    for (char ch : s) {
+      std::snprintf(hex, sizeof hex, "<0x%02X>", static_cast<unsigned char>(ch));
+      const auto id = vocab_.find(hex);
+      if (!id) {
+        symbols.resize(before);
+        if (before > 0) symbols.back().next = -1;
+        return false;
+      }
+      add(symbols, *id, 1);
+    }
+    return true;
   }
 
+  // Merges by lowest rank, then leftmost, until no adjacent pair has a merge (`tokenizers`'
+  // Word::merge_all without dropout).
   void merge_all(std::vector<Symbol>& symbols) const {
     struct Candidate {
       std::int32_t rank;
@@ -135,56 +250,51 @@ class Bpe final : public Model {
         return rank != o.rank ? rank > o.rank : pos > o.pos;
       }
     };
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+    thread_local std::vector<Candidate> heap;
+    heap.clear();
+    const auto later = std::greater<Candidate>();
     for (std::size_t k = 0; k + 1 < symbols.size(); ++k) {
-      if (auto m = merge_of(symbols[k].id, symbols[k + 1].id))
-        queue.push({m->first, static_cast<int>(k), m->second});
+      if (const auto* m = merges_.find(symbols[k].id, symbols[k + 1].id))
+        heap.push_back({m->rank, static_cast<int>(k), m->new_id});
     }
-    std::vector<bool> removed(symbols.size(), false);
-    while (!queue.empty()) {
-      const Candidate top = queue.top();
-      queue.pop();
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      const Candidate top = heap.back();
+      heap.pop_back();
       Symbol& left = symbols[static_cast<std::size_t>(top.pos)];
-      if (removed[static_cast<std::size_t>(top.pos)] || left.next == -1) continue;
+      if (left.length == 0 || left.next == -1) continue;
       Symbol& right = symbols[static_cast<std::size_t>(left.next)];
-      const auto m = merge_of(left.id, right.id);
-      if (!m || m->second != top.new_id) continue;  // stale entry
+      const auto* m = merges_.find(left.id, right.id);
+      if (!m || m->new_id != top.new_id) continue;  // stale entry
       left.id = top.new_id;
-      left.end = right.end;
-      removed[static_cast<std::size_t>(left.next)] = true;
+      left.length += right.length;
+      right.length = 0;
       left.next = right.next;
       if (right.next != -1) symbols[static_cast<std::size_t>(right.next)].prev = top.pos;
       if (left.prev != -1) {
         const Symbol& p = symbols[static_cast<std::size_t>(left.prev)];
-        if (auto pm = merge_of(p.id, left.id)) queue.push({pm->first, left.prev, pm->second});
+        if (const auto* pm = merges_.find(p.id, left.id)) {
+          heap.push_back({pm->rank, left.prev, pm->new_id});
+          std::push_heap(heap.begin(), heap.end(), later);
+        }
       }
       if (left.next != -1) {
-        if (auto nm = merge_of(left.id, symbols[static_cast<std::size_t>(left.next)].id))
-          queue.push({nm->first, top.pos, nm->second});
+        if (const auto* nm =
+                merges_.find(left.id, symbols[static_cast<std::size_t>(left.next)].id)) {
+          heap.push_back({nm->rank, top.pos, nm->new_id});
+          std::push_heap(heap.begin(), heap.end(), later);
+        }
       }
     }
-    // Compact into a list that starts at index 0.
-    std::vector<Symbol> kept;
-    for (int i = symbols.empty() ? -1 : 0; i != -1; i = symbols[static_cast<std::size_t>(i)].next)
-      kept.push_back(symbols[static_cast<std::size_t>(i)]);
-    for (std::size_t k = 0; k < kept.size(); ++k) {
-      kept[k].prev = static_cast<int>(k) - 1;
-      kept[k].next = k + 1 < kept.size() ? static_cast<int>(k) + 1 : -1;
-    }
-    symbols = std::move(kept);
-  }
-
-  static std::uint64_t key(std::int32_t a, std::int32_t b) {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) |
-           static_cast<std::uint32_t>(b);
   }
 
   Vocab vocab_;
-  std::unordered_map<std::uint64_t, std::pair<std::int32_t, std::int32_t>>
-      merges_;  // (rank, new id)
+  MergeTable merges_;
   std::optional<std::string> unk_;
   std::string prefix_, suffix_;
   bool fuse_unk_, byte_fallback_, ignore_merges_;
+  std::uint64_t serial_;
 };
 
 }  // namespace
@@ -199,11 +309,12 @@ std::unique_ptr<Model> load_bpe(const Fields& f) {
   vocab.reserve(obj.size());
   for (auto [k, v] : obj) {
     std::int64_t id;
-    if (v.get(id)) f.fail("vocab", "must map tokens to integer ids");
+    if (v.get(id) || id < 0 || id > INT32_MAX)
+      f.fail("vocab", "must map tokens to integer ids in [0, 2^31)");
     vocab.add(k, static_cast<std::int32_t>(id));
   }
   const std::string prefix = f.str_or("continuing_subword_prefix", "");
-  std::unordered_map<std::uint64_t, std::pair<std::int32_t, std::int32_t>> merges;
+  MergeTable merges;
   const auto list = f.array("merges");
   merges.reserve(list.size());
   std::int32_t rank = 0;
@@ -231,8 +342,7 @@ std::unique_ptr<Model> load_bpe(const Fields& f) {
     const auto im = vocab.find(merged);
     if (!ia || !ib || !im)
       f.fail("merges", "entry '" + a + " " + b + "' uses tokens missing from the vocab");
-    merges[(static_cast<std::uint64_t>(static_cast<std::uint32_t>(*ia)) << 32) |
-           static_cast<std::uint32_t>(*ib)] = std::make_pair(rank, *im);
+    merges.insert(*ia, *ib, {rank, *im});
     ++rank;
   }
   std::optional<std::string> unk;

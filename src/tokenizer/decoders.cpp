@@ -1,5 +1,7 @@
 // Decoders: WordPiece, ByteLevel, Metaspace, BPEDecoder, Replace, Strip, Fuse, ByteFallback,
 // Sequence. Each rewrites the token strings; the caller concatenates them.
+#include <cstdint>
+
 #include "tokenizer/components.hpp"
 #include "tokenizer/processing.hpp"
 #include "tokenizer/unicode_text.hpp"
@@ -156,6 +158,21 @@ class FuseDecoder final : public Decoder {
   }
 };
 
+// The byte of a "<0xHH>" token: two hex digits, or '+' and one (Rust's u8::from_str_radix, which
+// `tokenizers` uses, accepts a leading plus sign). -1 when it is not one.
+int fallback_byte(std::string_view t) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (t[3] == '+') return hex(t[4]);
+  const int hi = hex(t[3]), lo = hex(t[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
 class ByteFallbackDecoder final : public Decoder {
  public:
   void decode_chain(std::vector<std::string>& tokens) const override {
@@ -174,8 +191,8 @@ class ByteFallbackDecoder final : public Decoder {
       pending = 0;
     };
     for (const std::string& t : tokens) {
-      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
-        bytes.push_back(static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
+      if (const int b = fallback_byte(t); b >= 0) {
+        bytes.push_back(static_cast<char>(b));
         ++pending;
       } else {
         flush();
@@ -222,9 +239,9 @@ std::unique_ptr<Decoder> load_decoder(Json obj) {
     return std::make_unique<ReplaceDecoder>(pattern.str("String"), f.str("content"));
   }
   if (type == "Strip") {
-    return std::make_unique<StripDecoder>(f.str("content"),
-                                          static_cast<std::size_t>(f.integer_or("start", 0)),
-                                          static_cast<std::size_t>(f.integer_or("stop", 0)));
+    return std::make_unique<StripDecoder>(
+        f.str("content"), static_cast<std::size_t>(f.integer_in_or("start", 0, INT32_MAX, 0)),
+        static_cast<std::size_t>(f.integer_in_or("stop", 0, INT32_MAX, 0)));
   }
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();

@@ -61,6 +61,18 @@ class Fields {
   std::int64_t integer_or(std::string_view key, std::int64_t fallback) const {
     return has(key) ? integer(key) : fallback;
   }
+  // An integer in [lo, hi].
+  std::int64_t integer_in(std::string_view key, std::int64_t lo, std::int64_t hi) const {
+    const std::int64_t v = integer(key);
+    if (v < lo || v > hi)
+      fail(key, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                    "], got " + std::to_string(v));
+    return v;
+  }
+  std::int64_t integer_in_or(std::string_view key, std::int64_t lo, std::int64_t hi,
+                             std::int64_t fallback) const {
+    return has(key) ? integer_in(key, lo, hi) : fallback;
+  }
   double number_or(std::string_view key, double fallback) const {
     if (!has(key)) return fallback;
     double v;

@@ -200,6 +200,28 @@ NormalizedString NormalizedString::slice(std::size_t start, std::size_t end) con
   return out;
 }
 
+void NormalizedString::map_bytes(const std::array<std::string, 256>& table,
+                                 std::vector<std::uint32_t>& new_position) {
+  materialize();
+  std::size_t size = 0;
+  for (char b : text_) size += table[static_cast<unsigned char>(b)].size();
+  std::string out(size, '\0');
+  std::vector<Span> out_align(size);
+  new_position.resize(text_.size() + 1);
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < text_.size(); ++i) {
+    new_position[i] = static_cast<std::uint32_t>(at);
+    const std::string& c = table[static_cast<unsigned char>(text_[i])];
+    for (std::size_t k = 0; k < c.size(); ++k, ++at) {
+      out[at] = c[k];
+      out_align[at] = align_[i];
+    }
+  }
+  new_position[text_.size()] = static_cast<std::uint32_t>(at);
+  text_ = std::move(out);
+  align_ = std::move(out_align);
+}
+
 void apply_split_behavior(const std::vector<Piece>& pieces, SplitBehavior how,
                           std::vector<Piece>& parts) {
   parts.clear();

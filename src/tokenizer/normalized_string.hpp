@@ -8,6 +8,7 @@
 // original byte orig_start + i.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,7 +43,10 @@ class NormalizedString {
 
   const std::string& get() const noexcept { return text_; }
   bool empty() const noexcept { return text_.empty(); }
-  // Original offset of the first byte (the start of the original piece when empty).
+  // Original offset of the first byte (of the piece, when empty). `tokenizers` cuts every piece
+  // out of the normalized string as a slice, whose original_shift is where its first byte came
+  // from; Metaspace's prepend_scheme "first" tests that (so text whose leading spaces a Strip
+  // removed is not "first").
   std::uint32_t original_start() const noexcept {
     return aligned_ && !align_.empty() ? align_.front().first : orig_start_;
   }
@@ -78,6 +82,12 @@ class NormalizedString {
   void replace(const std::vector<Piece>& pieces, std::string_view content);
   void strip(bool left, bool right);
   NormalizedString slice(std::size_t start, std::size_t end) const;
+  // Replaces every byte b by the UTF-8 character table[b] (ByteLevel's byte-to-character map). Each
+  // new character keeps the span of the character its byte belonged to, as a per-character
+  // transform would give it. Returns, through new_position, where each old byte offset (and the
+  // end) lands.
+  void map_bytes(const std::array<std::string, 256>& table,
+                 std::vector<std::uint32_t>& new_position);
 
  private:
   // Builds the per-byte alignment table from the implicit identity layout.

@@ -1,4 +1,5 @@
 // Post-processors: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence.
+#include <cstdint>
 #include <map>
 
 #include "tokenizer/components.hpp"
@@ -158,8 +159,8 @@ SpecialPiece pair_piece(const Fields& f, std::string_view key) {
   const auto arr = f.array(key);
   std::string_view token;
   std::int64_t id;
-  if (arr.size() != 2 || arr.at(0).get(token) || arr.at(1).get(id))
-    f.fail(key, "must be [token, id]");
+  if (arr.size() != 2 || arr.at(0).get(token) || arr.at(1).get(id) || id < 0 || id > INT32_MAX)
+    f.fail(key, "must be [token, id] with an id in [0, 2^31)");
   return SpecialPiece{{static_cast<std::int32_t>(id)}, {std::string(token)}};
 }
 
@@ -170,7 +171,8 @@ std::vector<Template::Item> template_items(const Fields& f, std::string_view key
     const bool seq = p.has("Sequence");
     const Fields body(p.at(seq ? "Sequence" : "SpecialToken"), p.where());
     const std::string id = body.str("id");
-    items.push_back({seq, id, static_cast<std::int32_t>(body.integer_or("type_id", 0)),
+    items.push_back({seq, id,
+                     static_cast<std::int32_t>(body.integer_in_or("type_id", 0, INT32_MAX, 0)),
                      id == "B" ? std::size_t{1} : std::size_t{0}});
   }
   return items;
@@ -204,16 +206,19 @@ void append_encoding(Encoding& a, Encoding&& b) {
 
 void trim_byte_level_offsets(Encoding& e, bool add_prefix_space) {
   const char32_t space = byte_to_char(' ');
+  auto is_space = [&](char32_t c) { return c == space || is_white_space(c); };
   for (std::size_t i = 0; i < e.size(); ++i) {
-    const std::string& t = e.tokens[i];
-    std::vector<char32_t> chars;
+    const std::string_view t = e.tokens[i];
+    std::size_t lead = 0, trail = 0, run = 0;
+    bool leading = true;
     std::size_t k = 0;
-    while (k < t.size()) chars.push_back(next_code_point(t, k));
-    std::size_t lead = 0, trail = 0;
-    while (lead < chars.size() && (chars[lead] == space || is_white_space(chars[lead]))) ++lead;
-    while (trail < chars.size() && (chars[chars.size() - 1 - trail] == space ||
-                                    is_white_space(chars[chars.size() - 1 - trail])))
-      ++trail;
+    while (k < t.size()) {
+      const bool blank = is_space(next_code_point(t, k));
+      if (leading && blank) ++lead;
+      leading &= blank;
+      run = blank ? run + 1 : 0;
+    }
+    trail = run;
     auto& [start, end] = e.offsets[i];
     if (lead > 0) {
       const bool is_first = i == 0 || start == 0;
@@ -241,7 +246,7 @@ std::unique_ptr<PostProcessor> load_post_processor(Json obj) {
       SpecialPiece piece;
       for (Json id : s.array("ids")) {
         std::int64_t v;
-        if (id.get(v)) s.fail("ids", "must hold integers");
+        if (id.get(v) || v < 0 || v > INT32_MAX) s.fail("ids", "must hold integers in [0, 2^31)");
         piece.ids.push_back(static_cast<std::int32_t>(v));
       }
       for (Json tok : s.array("tokens")) {

@@ -1,4 +1,6 @@
 // Pre-tokenizers of tokenizer.json.
+#include <array>
+
 #include "tokenizer/loaders.hpp"
 #include "tokenizer/regex.hpp"
 #include "tokenizer/unicode_text.hpp"
@@ -117,6 +119,16 @@ class MetaspacePre final : public PreTokenizer {
 // Optional prefix space, the GPT-2 split, then every byte as its GPT-2 character. The byte mapping
 // is applied to a whole split at once: it is per character, so the alignments are those of
 // `tokenizers`' piece-by-piece mapping.
+const std::array<std::string, 256>& byte_chars() {
+  static const std::array<std::string, 256> table = [] {
+    std::array<std::string, 256> t;
+    for (std::size_t b = 0; b < t.size(); ++b)
+      append_utf8(t[b], byte_to_char(static_cast<unsigned char>(b)));
+    return t;
+  }();
+  return table;
+}
+
 class ByteLevelPre final : public PreTokenizer {
  public:
   ByteLevelPre(bool prefix, bool regex) : prefix_(prefix), regex_(regex) {}
@@ -125,7 +137,6 @@ class ByteLevelPre final : public PreTokenizer {
     std::vector<Split> out;
     out.reserve(p.splits.size() * 4);
     std::vector<Piece> pieces;
-    std::vector<Change> changes;
     std::vector<std::uint32_t> moved;  // new byte position of each old byte position
     for (std::size_t i = 0; i < p.splits.size(); ++i) {
       if (p.splits[i].added_id >= 0) {
@@ -142,20 +153,9 @@ class ByteLevelPre final : public PreTokenizer {
       } else if (!t.empty()) {
         pieces.push_back({0, t.size(), false});
       }
-      changes.clear();
-      moved.assign(t.size() + 1, 0);
-      std::uint32_t pos = 0;
-      for (std::size_t k = 0; k < t.size(); ++k) {
-        const char32_t c = byte_to_char(static_cast<unsigned char>(t[k]));
-        const bool continuation = (static_cast<unsigned char>(t[k]) & 0xC0) == 0x80;
-        changes.push_back({c, continuation ? 1 : 0});
-        moved[k] = pos;
-        pos += static_cast<std::uint32_t>(utf8_length(c));
-      }
-      moved[t.size()] = pos;
+      n.map_bytes(byte_chars(), moved);
       for (const Piece& piece : pieces)
         out.push_back({b, moved[piece.start], moved[piece.end], -1});
-      n.transform(changes, 0);
     }
     p.splits.swap(out);
   }

@@ -167,6 +167,10 @@ void Tokenizer::Impl::pad(std::vector<Encoding>& batch, const PaddingOptions& p)
   } else {
     for (const Encoding& e : batch) target = std::max(target, e.size());
   }
+  if (p.pad_to_multiple_of > kMaxPaddedLength || target > kMaxPaddedLength) {
+    throw_invalid("padding: length " + std::to_string(std::max(target, p.pad_to_multiple_of)) +
+                  " exceeds the limit of " + std::to_string(kMaxPaddedLength) + " tokens");
+  }
   if (p.pad_to_multiple_of > 0 && target % p.pad_to_multiple_of != 0) {
     target += p.pad_to_multiple_of - target % p.pad_to_multiple_of;
   }
@@ -268,6 +272,10 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids,
 }
 
 std::size_t Tokenizer::vocab_size() const { return impl_->model->vocab_size(); }
+
+const std::optional<TruncationOptions>& Tokenizer::truncation() const { return impl_->truncation; }
+
+const std::optional<PaddingOptions>& Tokenizer::padding() const { return impl_->padding; }
 
 std::optional<std::int32_t> Tokenizer::token_to_id(std::string_view token) const {
   if (const tok::AddedToken* a = impl_->added.find(token)) return a->id;

@@ -1,4 +1,5 @@
 // Building a Tokenizer from tokenizer.json, a BERT vocab.txt, or a model directory.
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -43,7 +44,7 @@ std::vector<tok::AddedToken> load_added_tokens(const tok::Fields& root) {
   for (tok::Json item : root.array("added_tokens")) {
     const tok::Fields f(item, "added_tokens entry");
     tok::AddedToken t;
-    t.id = static_cast<std::int32_t>(f.integer("id"));
+    t.id = static_cast<std::int32_t>(f.integer_in("id", 0, INT32_MAX));
     t.content = f.str("content");
     t.single_word = f.boolean_or("single_word", false);
     t.lstrip = f.boolean_or("lstrip", false);
@@ -64,9 +65,11 @@ Side parse_side(const tok::Fields& f, std::string_view key) {
 
 }  // namespace
 
-Tokenizer Tokenizer::from_json(std::string_view json) {
+namespace {
+
+std::unique_ptr<Tokenizer::Impl> load_impl(const simdjson::padded_string& padded) {
+  using Impl = Tokenizer::Impl;
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
   simdjson::dom::element root_el;
   if (auto err = parser.parse(padded).get(root_el)) {
     throw_invalid(std::string("tokenizer.json: not valid JSON: ") + simdjson::error_message(err));
@@ -82,7 +85,7 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
   if (auto t = root.maybe("truncation")) {
     const tok::Fields f(*t, "truncation");
     TruncationOptions o;
-    o.max_length = static_cast<std::size_t>(f.integer("max_length"));
+    o.max_length = static_cast<std::size_t>(f.integer_in("max_length", 0, INT64_MAX));
     const std::string strategy = f.str_or("strategy", "LongestFirst");
     if (strategy == "OnlyFirst") {
       o.strategy = TruncationStrategy::only_first;
@@ -103,23 +106,34 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
         if (s != "BatchLongest") f.fail("strategy", "has unknown value");
       } else {
         const tok::Fields fixed(f.at("strategy"), "padding strategy");
-        o.max_length = static_cast<std::size_t>(fixed.integer("Fixed"));
+        o.max_length = static_cast<std::size_t>(fixed.integer_in("Fixed", 0, kMaxPaddedLength));
       }
     }
     o.direction = parse_side(f, "direction");
-    o.pad_to_multiple_of = static_cast<std::size_t>(f.integer_or("pad_to_multiple_of", 0));
-    o.pad_id = static_cast<std::int32_t>(f.integer_or("pad_id", 0));
-    o.pad_type_id = static_cast<std::int32_t>(f.integer_or("pad_type_id", 0));
+    o.pad_to_multiple_of =
+        static_cast<std::size_t>(f.integer_in_or("pad_to_multiple_of", 0, kMaxPaddedLength, 0));
+    o.pad_id = static_cast<std::int32_t>(f.integer_in_or("pad_id", 0, INT32_MAX, 0));
+    o.pad_type_id = static_cast<std::int32_t>(f.integer_in_or("pad_type_id", 0, INT32_MAX, 0));
     o.pad_token = f.str_or("pad_token", "[PAD]");
     impl->padding = o;
   }
-  return Tokenizer(std::move(impl));
+  return impl;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_json(std::string_view json) {
+  return Tokenizer(load_impl(simdjson::padded_string(json)));
 }
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
   if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".txt") == 0)
     return from_vocab_txt(path, true);
-  return from_json(read_file(path));
+  // Read straight into simdjson's padded buffer: one copy of a file that can be tens of MB.
+  simdjson::padded_string padded;
+  if (simdjson::padded_string::load(path).get(padded))
+    throw_invalid("tokenizer: cannot open '" + path + "'");
+  return Tokenizer(load_impl(padded));
 }
 
 Tokenizer Tokenizer::from_vocab_txt(const std::string& path, bool lowercase) {

@@ -9,15 +9,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace rank_rerank::tok {
 
 class Vocab {
  public:
-  void reserve(std::size_t n, std::size_t bytes = 0) {
+  void reserve(std::size_t n) {
     entries_.reserve(n);
-    arena_.reserve(bytes ? bytes : n * 8);
+    arena_.reserve(n * 8);
     rehash(n * 2 + 16);
   }
   // Later duplicates win, as in `tokenizers`' HashMap-built vocabularies.
@@ -43,10 +44,13 @@ class Vocab {
         break;
       }
     }
-    if (id >= 0) {
-      if (static_cast<std::size_t>(id) >= by_id_.size())
-        by_id_.resize(static_cast<std::size_t>(id) + 1, -1);
-      by_id_[static_cast<std::size_t>(id)] = static_cast<std::int32_t>(entry);
+    if (id < 0) return;
+    const auto index = static_cast<std::size_t>(id);
+    if (index >= by_id_.size() && index < 4 * entries_.size() + 65536) by_id_.resize(index + 1, -1);
+    if (index < by_id_.size()) {
+      by_id_[index] = static_cast<std::int32_t>(entry);
+    } else {
+      sparse_by_id_[id] = static_cast<std::int32_t>(entry);  // ids far beyond the vocabulary size
     }
   }
   std::optional<std::int32_t> find(std::string_view token) const {
@@ -65,13 +69,10 @@ class Vocab {
     if (!has_id(id)) return std::nullopt;
     return std::string(view(id));
   }
-  bool has_id(std::int32_t id) const {
-    return id >= 0 && static_cast<std::size_t>(id) < by_id_.size() &&
-           by_id_[static_cast<std::size_t>(id)] >= 0;
-  }
+  bool has_id(std::int32_t id) const { return entry_of(id) >= 0; }
   // The token of an id that has_id() accepts, without copying.
   std::string_view view(std::int32_t id) const {
-    return text(entries_[static_cast<std::size_t>(by_id_[static_cast<std::size_t>(id)])]);
+    return text(entries_[static_cast<std::size_t>(entry_of(id))]);
   }
   std::size_t size() const { return entries_.size(); }
   // Length in bytes of the longest token.
@@ -111,6 +112,12 @@ class Vocab {
     h *= k;
     return h ^ (h >> 29);
   }
+  std::int32_t entry_of(std::int32_t id) const {
+    if (id < 0) return -1;
+    if (static_cast<std::size_t>(id) < by_id_.size()) return by_id_[static_cast<std::size_t>(id)];
+    const auto it = sparse_by_id_.find(id);
+    return it == sparse_by_id_.end() ? -1 : it->second;
+  }
   std::string_view text(const Entry& e) const {
     return std::string_view(arena_.data() + e.offset, e.length);
   }
@@ -135,6 +142,7 @@ class Vocab {
   std::vector<Entry> entries_;
   std::vector<Slot> slots_;
   std::vector<std::int32_t> by_id_;  // entry index per id
+  std::unordered_map<std::int32_t, std::int32_t> sparse_by_id_;
   std::size_t mask_ = 0;
   std::size_t max_length_ = 0;
 };

@@ -1,4 +1,6 @@
 // WordPiece: greedy longest-match-first over a vocabulary, continuation pieces prefixed "##".
+#include <cstdint>
+
 #include "tokenizer/loaders.hpp"
 #include "tokenizer/unicode_text.hpp"
 #include "tokenizer/vocab.hpp"
@@ -85,12 +87,13 @@ std::unique_ptr<Model> load_wordpiece(const Fields& f) {
   vocab.reserve(obj.size());
   for (auto [key, value] : obj) {
     std::int64_t id;
-    if (value.get(id)) f.fail("vocab", "must map tokens to integer ids");
+    if (value.get(id) || id < 0 || id > INT32_MAX)
+      f.fail("vocab", "must map tokens to integer ids in [0, 2^31)");
     vocab.add(key, static_cast<std::int32_t>(id));
   }
   return std::make_unique<WordPiece>(
       std::move(vocab), f.str_or("unk_token", "[UNK]"), f.str_or("continuing_subword_prefix", "##"),
-      static_cast<std::size_t>(f.integer_or("max_input_chars_per_word", 100)));
+      static_cast<std::size_t>(f.integer_in_or("max_input_chars_per_word", 0, INT64_MAX, 100)));
 }
 
 std::unique_ptr<Model> make_wordpiece(Vocab vocab) {

@@ -55,6 +55,22 @@ def test_decode_roundtrip_bert():
         assert ours.decode(ids) == hf.decode(ids)
 
 
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_unpadded_batch_is_rows_concatenated(name):
+    hf = tokenizers.Tokenizer.from_file(PATHS[name])
+    hf.no_padding()
+    hf.no_truncation()
+    ours = rank_rerank.Tokenizer.from_file(PATHS[name])
+    texts = [t.decode("utf-8", errors="replace") for t in TEXTS[:300]]
+    got = ours.encode_batch(texts, padding=False, max_length=100000)
+    assert got["ids"].ndim == 1 and got["offsets"].shape == (got["ids"].shape[0], 2)
+    starts = np.concatenate([[0], np.cumsum(got["lengths"])])
+    for row, a in enumerate(hf.encode_batch(texts)):
+        rows = slice(starts[row], starts[row + 1])
+        assert a.ids == got["ids"][rows].tolist()
+        assert [list(o) for o in a.offsets] == got["offsets"][rows].tolist()
+
+
 def test_encode_batch_returns_numpy_arrays():
     ours = rank_rerank.Tokenizer.from_file(PATHS["bert-base-uncased"])
     out = ours.encode_batch(["a b c", "d"], padding=True)
@@ -80,3 +96,30 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         ours.encode_batch(["a", "b"], ["x"])
     with pytest.raises(ValueError, match="strategy"):
         ours.encode_batch(["a"], max_length=4, truncation_strategy="middle")
+
+
+def test_byte_fallback_decoding_matches_tokenizers():
+    vocab = {"<unk>": 0, "<0x41>": 1, "<0xC3>": 2, "<0xA9>": 3, "<0xZZ>": 4, "<0x+A>": 5, "<0xff>": 6, "x": 7}
+    config = {"model": {"type": "BPE", "vocab": vocab, "merges": [], "unk_token": "<unk>"},
+              "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}}
+    import json
+    hf = tokenizers.Tokenizer.from_str(json.dumps(config))
+    ours = rank_rerank.Tokenizer.from_str(json.dumps(config))
+    for ids in ([1, 2, 3, 7], [4, 5, 1], [2, 7, 3], [6, 6, 1], [5]):
+        assert ours.decode(ids, skip_special_tokens=False) == hf.decode(ids, skip_special_tokens=False), ids
+
+
+def test_metaspace_first_after_stripped_start_matches_tokenizers():
+    import json
+    vocab = [["<unk>", 0.0], ["\u2581", -1.0], ["\u2581hello", -2.0], ["hello", -3.0]] + [[c, -5.0] for c in "helo"]
+    for scheme in ("first", "always", "never"):
+        config = {"normalizer": {"type": "Strip", "strip_left": True, "strip_right": True},
+                  "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": scheme,
+                                    "split": True},
+                  "model": {"type": "Unigram", "unk_id": 0, "vocab": vocab}}
+        hf = tokenizers.Tokenizer.from_str(json.dumps(config))
+        ours = rank_rerank.Tokenizer.from_str(json.dumps(config))
+        for text in ["  hello hello", "hello", " \thello  "]:
+            a, b = hf.encode(text), ours.encode(text)
+            assert a.ids == b["ids"].tolist(), (scheme, text)
+            assert [list(o) for o in a.offsets] == b["offsets"].tolist(), (scheme, text)

@@ -1,0 +1,21 @@
+// The `rank-rerank` command line: one subcommand per task, the work done by the library.
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  namespace cli = rank_rerank::cli;
+  CLI::App app{"rank-rerank: neural reranking (late interaction MaxSim, cross-encoders)"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 success, 1 malformed input (the message names the line), 2 usage error, "
+      "3 the tokenizer or model could not be loaded, 4 reading or writing failed.");
+  int exit_code = cli::exit_ok;
+  cli::add_tokenize_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? cli::exit_ok : cli::exit_usage;
+  }
+  return exit_code;
+}
