@@ -1,11 +1,8 @@
-"""Type stubs for the native module rank_rerank._core (one section per area, sorted by area)."""
-
-from typing import Literal, Sequence, overload
 """Type stubs for the native module rank_rerank._core, one section per area, sorted by area."""
 
 import os
 import pathlib
-from typing import Optional, TypedDict
+from typing import Literal, Optional, Sequence, TypedDict, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +18,18 @@ Int64Array = npt.NDArray[np.int64]
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 def cuda_status() -> dict[str, bool | int | str]: ...
+def get_gpu_device() -> Literal["cuda", "metal", "cpu"]: ...
+
+class DeviceDict(TypedDict):
+    device: str
+    name: str
+    compute_capability: tuple[int, int]
+    multiprocessors: int
+    free_bytes: int
+    total_bytes: int
+
+def list_devices() -> list[DeviceDict]: ...
+def resolve_device(device: str) -> str: ...
 
 # ---- maxsim ---------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
 #include "rank_rerank/backend_status.hpp"
+#include "rank_rerank/device.hpp"
 #include "rank_rerank/threading.hpp"
 
 namespace nb = nanobind;
@@ -25,6 +27,35 @@ void bind_core(nb::module_& m) {
         return d;
       },
       "Whether the CUDA backend is built and usable, with the reason when it is not.");
+  m.def("get_gpu_device", &gpu_device_name,
+        "'cuda' when a CUDA device is usable, 'metal' for Metal, else 'cpu'.");
+  m.def(
+      "list_devices",
+      [] {
+        nb::list out;
+        for (const DeviceInfo& info : list_devices()) {
+          nb::dict d;
+          d["device"] = info.device.to_string();
+          d["name"] = info.name;
+          d["compute_capability"] = nb::make_tuple(info.compute_major, info.compute_minor);
+          d["multiprocessors"] = info.multiprocessors;
+          d["free_bytes"] = info.free_bytes;
+          d["total_bytes"] = info.total_bytes;
+          out.append(d);
+        }
+        return out;
+      },
+      "The CPU, then every usable CUDA device: name, compute capability, SMs, free/total memory.");
+  m.def(
+      "resolve_device",
+      [](const std::string& text) {
+        const Device device = Device::parse(text);
+        require_usable(device);
+        return device.to_string();
+      },
+      nb::arg("device"),
+      "Parse 'cpu', 'cuda', 'cuda:N', 'metal' or 'auto' and check the device is usable; returns "
+      "the canonical name ('auto' falls back to 'cpu' and says why once).");
 }
 
 }  // namespace rank_rerank::python

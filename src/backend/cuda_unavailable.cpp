@@ -7,4 +7,6 @@ BackendStatus cuda_status() {
   return {false, 0, "rank_rerank was built without CUDA (configure with -DRANK_RERANK_CUDA=ON)"};
 }
 
+std::vector<CudaDeviceProperties> cuda_device_properties() { return {}; }
+
 }  // namespace rank_rerank
