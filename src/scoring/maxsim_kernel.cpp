@@ -35,9 +35,16 @@ bool all_finite(const float* x, std::size_t n) {
   return true;
 }
 
-KernelPath choose_path(DType query, DType doc, std::size_t dim, bool query_finite) {
+KernelPath choose_path(DType query, DType doc, std::size_t dim, bool cosine, bool query_finite) {
   if (query == DType::bit) return KernelPath::highway_bits;
   const bool native = g_native_enabled.load(std::memory_order_relaxed);
+  // AMX tiles cover whole 64-byte rows and give plain dot products (cosine needs document
+  // norms, which the tile path does not compute).
+  if (native && !cosine && doc == DType::bf16 && dim % 32 == 0 && amx_bf16_available())
+    return KernelPath::amx_bf16;
+  if (native && !cosine && doc == DType::i8 && query_finite && dim % 64 == 0 &&
+      dim <= kMaxInt8Dim && native_int8_available() && amx_int8_available())
+    return KernelPath::amx_int8;
   if (native && doc == DType::bf16 && native_bf16_preferred()) return KernelPath::native_bf16;
   // int8 cannot represent a non-finite query; the float path then gives the exact NaN / inf.
   if (native && doc == DType::i8 && query_finite && dim <= kMaxInt8Dim && native_int8_available())
@@ -170,7 +177,7 @@ PreparedQuery::PreparedQuery(const TokenMatrix& query, DType doc_dtype, bool cos
   const std::vector<float> rows = float_rows(query, cosine, q.zero_rows);
   q.all_rows_zero =
       cosine && std::all_of(q.zero_rows.begin(), q.zero_rows.end(), [](auto z) { return z != 0; });
-  q.path = choose_path(query.dtype, doc_dtype, q.dim, all_finite(rows.data(), rows.size()));
+  q.path = choose_path(query.dtype, doc_dtype, q.dim, cosine, all_finite(rows.data(), rows.size()));
   if (q.path != KernelPath::highway_bits) {
     q.transposed = transpose<float>(
         q.rows, q.groups, q.dim, [&](std::size_t i, std::size_t k) { return rows[i * q.dim + k]; });
@@ -182,9 +189,11 @@ PreparedQuery::PreparedQuery(const TokenMatrix& query, DType doc_dtype, bool cos
       prepare_bit_words(q, query);
       break;
     case KernelPath::native_bf16:
+    case KernelPath::amx_bf16:
       prepare_bf16_pairs(q, rows);
       break;
     case KernelPath::native_int8:
+    case KernelPath::amx_int8:
       prepare_int8_quads(q, rows);
       break;
   }
@@ -215,10 +224,31 @@ void max_similarity(const PreparedQuery& prepared, const TokenMatrix& doc, float
     std::fill(chunk_arg.begin(), chunk_arg.end(), -1);
     const RowState state{chunk_max.data(), argmax ? chunk_arg.data() : nullptr,
                          token_best ? token_best + first : nullptr};
-    bool native = q.path == KernelPath::native_bf16 || q.path == KernelPath::native_int8;
-    // The int8 kernel's integer arithmetic assumes finite scales; otherwise the float path.
-    if (q.path == KernelPath::native_int8) native = all_finite(chunk.scales, chunk.rows);
-    if (native) {
+    // The int8 kernels' integer arithmetic assumes finite scales; otherwise the float path.
+    // The AMX kernels give row maxima only; alignments come from the next-best kernel.
+    const bool alignments = argmax != nullptr || token_best != nullptr;
+    bool native = false, amx = false;
+    switch (q.path) {
+      case KernelPath::native_bf16:
+        native = true;
+        break;
+      case KernelPath::native_int8:
+        native = all_finite(chunk.scales, chunk.rows);
+        break;
+      case KernelPath::amx_int8:
+        native = all_finite(chunk.scales, chunk.rows);
+        amx = native && !alignments;
+        break;
+      case KernelPath::amx_bf16:
+        amx = !alignments;
+        break;
+      case KernelPath::highway_float:
+      case KernelPath::highway_bits:
+        break;
+    }
+    if (amx) {
+      score_amx(q, chunk, state);
+    } else if (native) {
       score_native(q, chunk, state);
     } else {
       score_highway(q, chunk, state);

@@ -22,6 +22,8 @@ enum class KernelPath : std::uint8_t {
   highway_bits,   // bit queries x bit documents: XOR + popcount tiles (every target)
   native_bf16,    // AVX512_BF16 vdpbf16ps on bf16 documents, query rounded to bf16
   native_int8,    // AVX512_VNNI vpdpbusd on int8 documents, query quantized to int8
+  amx_bf16,       // AMX tdpbf16ps on bf16 documents (dot, dim % 32 == 0), query as native_bf16
+  amx_int8,       // AMX tdpbssd on int8 documents (dot, dim % 64 == 0), query as native_int8
 };
 
 struct PreparedQuery::Impl {
@@ -43,14 +45,14 @@ struct PreparedQuery::Impl {
   // dimension).
   hwy::AlignedFreeUniquePtr<float[]> transposed;
 
-  // native_bf16: dimension pairs (2p, 2p + 1) of the query rounded to bf16, packed in one
-  // 32-bit word (low half = dimension 2p), transposed like `transposed` with dim / 2 pairs.
+  // native_bf16 and amx_bf16: dimension pairs (2p, 2p + 1) of the query rounded to bf16, packed in
+  // one 32-bit word (low half = dimension 2p), transposed like `transposed` with dim / 2 pairs.
   hwy::AlignedFreeUniquePtr<std::uint32_t[]> bf16_pairs;
 
-  // native_int8: dimensions (4p .. 4p + 3) of the query quantized to int8 with a per-row scale,
-  // packed in one 32-bit word, ceil(dim / 4) quads per row (missing dimensions are 0),
-  // transposed like `transposed`; per row (padded to groups * kQueryGroup) the scale and
-  // -128 * sum_k q_k, which cancels the +128 offset of the document bytes.
+  // native_int8 and amx_int8: dimensions (4p .. 4p + 3) of the query quantized to int8 with a
+  // per-row scale, packed in one 32-bit word, ceil(dim / 4) quads per row (missing dimensions are
+  // 0), transposed like `transposed`; per row (padded to groups * kQueryGroup) the scale and -128 *
+  // sum_k q_k, which cancels the +128 offset of the document bytes.
   hwy::AlignedFreeUniquePtr<std::uint32_t[]> int8_quads;
   std::vector<float> int8_scales;
   std::vector<std::int32_t> int8_corrections;

@@ -94,12 +94,15 @@ void check_case(const Case& c) {
   // kernel rounds it to multiples of max|q| / 127 (absolute error max|q| / 254 per component,
   // times sum |d_k|).
   double rel = (2.0 * static_cast<double>(c.dim) + 16.0) * kUnit;
-  if (path == rr::detail::KernelPath::native_bf16) rel += 1.0 / 256;
+  using rr::detail::KernelPath;
+  if (path == KernelPath::native_bf16 || path == KernelPath::amx_bf16) rel += 1.0 / 256;
   const std::size_t n = c.doc_rows;
   double doc_abs = 0;
   for (std::size_t j = 0; j < n; ++j) doc_abs = std::max(doc_abs, ref.doc_abs_sums[j]);
   auto int8_error = [&](std::size_t i) {
-    return path == rr::detail::KernelPath::native_int8 ? ref.query_max_abs[i] / 254 * doc_abs : 0.0;
+    return path == KernelPath::native_int8 || path == KernelPath::amx_int8
+               ? ref.query_max_abs[i] / 254 * doc_abs
+               : 0.0;
   };
   for (std::size_t i = 0; i < c.query_rows; ++i) {
     SCOPED_TRACE("query row " + std::to_string(i));
@@ -385,4 +388,22 @@ TEST_P(MaxSimKernel, OnePreparedQuerySharedByThreads) {
     EXPECT_EQ(parallel0, serial0) << describe(c);
     EXPECT_EQ(parallel1, serial1) << describe(c);
   }
+}
+
+TEST(MaxSimKernelAmx, TilePathsAreChosenForDotProductsOnWholeTileRows) {
+  if (!rr::detail::amx_bf16_available()) GTEST_SKIP() << "CPU without AMX (or the OS refuses it)";
+  std::vector<float> q(40 * 128, 0.25f);
+  const rr::TokenMatrix query = rr::TokenMatrix::from({q.data(), 40, 128});
+  using rr::detail::KernelPath;
+  EXPECT_EQ(rr::detail::kernel_path(rr::detail::PreparedQuery(query, DType::bf16, false)),
+            KernelPath::amx_bf16);
+  EXPECT_NE(rr::detail::kernel_path(rr::detail::PreparedQuery(query, DType::bf16, true)),
+            KernelPath::amx_bf16);
+  if (rr::detail::amx_int8_available() && rr::detail::native_int8_available()) {
+    EXPECT_EQ(rr::detail::kernel_path(rr::detail::PreparedQuery(query, DType::i8, false)),
+              KernelPath::amx_int8);
+  }
+  const rr::TokenMatrix odd = rr::TokenMatrix::from({q.data(), 40, 96});
+  EXPECT_NE(rr::detail::kernel_path(rr::detail::PreparedQuery(odd, DType::i8, false)),
+            KernelPath::amx_int8);
 }
