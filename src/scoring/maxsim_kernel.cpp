@@ -22,6 +22,7 @@ namespace rank_rerank::detail {
 namespace {
 
 std::atomic<bool> g_native_enabled{true};
+std::atomic<bool> g_amx_enabled{true};
 std::atomic<std::size_t> g_rows_per_call{kMaxRowsPerKernelCall};
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -38,12 +39,13 @@ bool all_finite(const float* x, std::size_t n) {
 KernelPath choose_path(DType query, DType doc, std::size_t dim, bool cosine, bool query_finite) {
   if (query == DType::bit) return KernelPath::highway_bits;
   const bool native = g_native_enabled.load(std::memory_order_relaxed);
+  const bool amx = native && g_amx_enabled.load(std::memory_order_relaxed);
   // AMX tiles cover whole 64-byte rows and give plain dot products (cosine needs document
   // norms, which the tile path does not compute).
-  if (native && !cosine && doc == DType::bf16 && dim % 32 == 0 && amx_bf16_available())
+  if (amx && !cosine && doc == DType::bf16 && dim % 32 == 0 && amx_bf16_available())
     return KernelPath::amx_bf16;
-  if (native && !cosine && doc == DType::i8 && query_finite && dim % 64 == 0 &&
-      dim <= kMaxInt8Dim && native_int8_available() && amx_int8_available())
+  if (amx && !cosine && doc == DType::i8 && query_finite && dim % 64 == 0 && dim <= kMaxInt8Dim &&
+      native_int8_available() && amx_int8_available())
     return KernelPath::amx_int8;
   if (native && doc == DType::bf16 && native_bf16_preferred()) return KernelPath::native_bf16;
   // int8 cannot represent a non-finite query; the float path then gives the exact NaN / inf.
@@ -277,6 +279,10 @@ void max_similarity(const PreparedQuery& prepared, const TokenMatrix& doc, float
 
 void set_native_kernels_enabled(bool enabled) noexcept {
   g_native_enabled.store(enabled, std::memory_order_relaxed);
+}
+
+void set_amx_kernels_enabled(bool enabled) noexcept {
+  g_amx_enabled.store(enabled, std::memory_order_relaxed);
 }
 
 std::vector<std::int64_t> kernel_targets() { return highway_kernel_targets(); }

@@ -14,6 +14,10 @@ namespace rank_rerank::detail {
 // target tests choose with hwy::SetSupportedTargetsForTest.
 void set_native_kernels_enabled(bool enabled) noexcept;
 
+// Whether queries prepared from now on may use the AMX tile kernels (default: yes, where the CPU
+// and OS allow them). With false the AVX-512 kernels above are next in line.
+void set_amx_kernels_enabled(bool enabled) noexcept;
+
 // Highway targets compiled into the kernels and supported by this CPU, best first.
 std::vector<std::int64_t> kernel_targets();
 

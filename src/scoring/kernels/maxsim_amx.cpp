@@ -90,6 +90,18 @@ RANK_RERANK_AMX_TARGET inline __m512 sticky_max(__m512 acc, __m512 x) {
 
 enum class Kind { bf16, int8 };
 
+// Blocks ahead of the one being scored whose rows are prefetched.
+constexpr std::size_t kPrefetchBlocks = 2;
+
+void prefetch_rows(const std::uint8_t* rows, std::size_t pitch, std::size_t first,
+                   std::size_t total) {
+  if (first >= total) return;
+  const std::size_t count = std::min(kBlockRows, total - first);
+  const std::uint8_t* begin = rows + first * pitch;
+  for (std::size_t byte = 0; byte < count * pitch; byte += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(begin + byte), _MM_HINT_T0);
+}
+
 // Similarities of up to 32 document rows with the 16 query rows of one group, as stored from
 // the two C tiles (rows 0-15 and 16-31), folded into the group's running maxima.
 template <Kind kind>
@@ -182,9 +194,13 @@ RANK_RERANK_AMX_TARGET void score(const PreparedQuery::Impl& q, const TokenMatri
   running.assign(q.padded_rows(), -std::numeric_limits<float>::infinity());
   configure_tiles();
   std::size_t first = 0;
-  for (; first + kBlockRows <= doc.rows; first += kBlockRows)
+  for (; first + kBlockRows <= doc.rows; first += kBlockRows) {
+    // Tile loads do not train the hardware prefetchers the way streaming vector loads do:
+    // without this the kernel waits on memory most of the time.
+    prefetch_rows(rows, pitch, first + kPrefetchBlocks * kBlockRows, doc.rows);
     score_block<kind>(q, rows + first * pitch, pitch, kBlockRows,
                       doc.scales ? doc.scales + first : nullptr, running.data());
+  }
   if (first < doc.rows) {
     const std::size_t valid = doc.rows - first;
     tail.assign(kBlockRows * pitch, 0);
