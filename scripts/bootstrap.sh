@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libhwy-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev
-  libsimdjson-dev libpcre2-dev
+  libsimdjson-dev libpcre2-dev libicu-dev
   libopenblas-dev
   clang libclang-rt-dev
   libomp-dev

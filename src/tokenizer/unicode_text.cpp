@@ -1,5 +1,6 @@
 #include "tokenizer/unicode_text.hpp"
 
+#include <unicode/uchar.h>
 #include <utf8proc.h>
 
 #include <cstring>
@@ -45,6 +46,25 @@ std::size_t well_formed_length(std::string_view in, std::size_t i, std::size_t& 
 
 utf8proc_category_t category(char32_t c) {
   return utf8proc_category(static_cast<utf8proc_int32_t>(c));
+}
+
+// `tokenizers` classifies punctuation, "other" characters and nonspacing marks with the Rust
+// crate unicode_categories 0.1.1, whose tables are Unicode 8.0: a character assigned later is
+// unassigned there and none of the three. ICU knows when each code point was assigned.
+bool assigned_after_unicode_8(char32_t c) {
+  UVersionInfo age;
+  u_charAge(static_cast<UChar32>(c), age);
+  return age[0] > 8 || (age[0] == 8 && age[1] > 0);
+}
+
+// Six characters were assigned by Unicode 8.0 but have changed general category since (an
+// exhaustive comparison of every code point with `tokenizers`, docs/tokenizer.md): U+166D and
+// U+111C9 were punctuation (now So and Mn), U+1734 was Mn (now Mc), U+1885, U+1886 and U+A9BD
+// were not Mn (now they are).
+bool punctuation_in_unicode_8_only(char32_t c) { return c == 0x166D || c == 0x111C9; }
+bool nonspacing_mark_in_unicode_8_only(char32_t c) { return c == 0x1734; }
+bool nonspacing_mark_since_unicode_8(char32_t c) {
+  return c == 0x1885 || c == 0x1886 || c == 0xA9BD || c == 0x111C9;
 }
 
 }  // namespace
@@ -104,15 +124,23 @@ bool is_other(char32_t c) {
   const auto k = category(c);
   // Unassigned code points (Cn) are not "other" for `tokenizers` (its category tables list only
   // assigned characters), so they are kept.
-  return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CS ||
-         k == UTF8PROC_CATEGORY_CO;
+  return (k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CS ||
+          k == UTF8PROC_CATEGORY_CO) &&
+         !assigned_after_unicode_8(c);
 }
 
-bool is_nonspacing_mark(char32_t c) { return category(c) == UTF8PROC_CATEGORY_MN; }
+bool is_nonspacing_mark(char32_t c) {
+  if (c < 0x300) return false;  // the first nonspacing mark
+  if (nonspacing_mark_in_unicode_8_only(c)) return true;
+  return category(c) == UTF8PROC_CATEGORY_MN && !assigned_after_unicode_8(c) &&
+         !nonspacing_mark_since_unicode_8(c);
+}
 
 bool is_punctuation(char32_t c) {
   const auto k = category(c);
-  return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+  if (k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO)
+    return c < 0x80 || !assigned_after_unicode_8(c);
+  return punctuation_in_unicode_8_only(c);
 }
 
 bool is_letter(char32_t c) {

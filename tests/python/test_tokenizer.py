@@ -123,3 +123,11 @@ def test_metaspace_first_after_stripped_start_matches_tokenizers():
             a, b = hf.encode(text), ours.encode(text)
             assert a.ids == b["ids"].tolist(), (scheme, text)
             assert [list(o) for o in a.offsets] == b["offsets"].tolist(), (scheme, text)
+
+
+@pytest.mark.parametrize("name", sorted(PATHS))
+def test_every_code_point_matches_tokenizers(name):
+    # tokenizers' punctuation / control / mark tables are Unicode 8.0 (docs/tokenizer.md);
+    # characters assigned later must be treated as unassigned, exactly as it does.
+    bad, first = tokenizer_parity.compare(name, PATHS[name], tokenizer_parity.every_code_point_texts())
+    assert bad == 0, first
