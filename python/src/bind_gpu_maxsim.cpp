@@ -210,8 +210,10 @@ nb::object score_gpu(nb::handle query, nb::handle tokens, nb::handle offsets,
   options.device = Device::parse(device);
   std::vector<float> out;
   if (query_offsets.is_none()) {
-    nb::gil_scoped_release release;
-    out = gpu::maxsim_packed(q.matrix, docs, options, w ? w->span() : std::span<const float>{});
+    {
+      nb::gil_scoped_release release;
+      out = gpu::maxsim_packed(q.matrix, docs, options, w ? w->span() : std::span<const float>{});
+    }
     return nb::cast(to_numpy(std::move(out)));
   }
   const IndexArg qo = index_arg(query_offsets, "query_offsets");

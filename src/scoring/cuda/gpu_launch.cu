@@ -36,9 +36,9 @@ Geometry plan_geometry(std::size_t n_queries, std::size_t n_docs, int blocks_per
   const std::int64_t wave = static_cast<std::int64_t>(sms) * blocks_per_sm;
   std::int64_t doc_blocks = std::max<std::int64_t>(1, wave / query_blocks);
   const std::int64_t docs = static_cast<std::int64_t>(n_docs);
-  // Chunks of a few documents keep a warp's reads contiguous; at least 4 chunks per warp lane
-  // even out documents of different lengths.
-  geo.chunk_docs = std::clamp<std::int64_t>(docs / (doc_blocks * lanes_per_block * 4), 1, 16);
+  // Chunks of a few documents keep a warp's reads contiguous; many chunks per warp lane even
+  // out documents of different lengths.
+  geo.chunk_docs = std::clamp<std::int64_t>(docs / (doc_blocks * lanes_per_block * 16), 1, 4);
   const std::int64_t chunks = (docs + geo.chunk_docs - 1) / geo.chunk_docs;
   doc_blocks = std::clamp<std::int64_t>((chunks + lanes_per_block - 1) / lanes_per_block, 1,
                                         std::min<std::int64_t>(doc_blocks, 65535));

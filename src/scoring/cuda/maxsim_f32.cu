@@ -95,11 +95,12 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
       DocWalk next = walk;
       const bool more = walk_next(next, p.out, out_base, first_group);
       if (!more || next.doc != walk.doc) {
-        float v = p.cosine && zero ? 0.0f : best;
-        v = live ? weight * v : 0.0f;
+        const float m = p.cosine && zero ? 0.0f : best;
+        // Summed in float64 like the CPU's reduction, so the order of the terms does not matter.
+        double v = live ? static_cast<double>(weight) * m : 0.0;
 #pragma unroll
         for (int s = 16; s > 0; s >>= 1) v += __shfl_xor_sync(kFullMask, v, s);
-        if (lane == 0) add_score(p.out, out_base + walk.doc, v, first_group);
+        if (lane == 0) add_score(p.out, out_base + walk.doc, static_cast<float>(v), first_group);
         best = -INFINITY;
       }
       if (!more) break;

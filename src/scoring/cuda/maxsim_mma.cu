@@ -351,10 +351,12 @@ __device__ __forceinline__ void score_tile(const Tile<KIND, KP>& tile,
       }
     }
     if (p.cosine) {
+      // Multiplied by 1 / dim as the CPU does, so that the results agree to the last bit.
+      const float inv_dim = 1.0f / dim;
 #pragma unroll
       for (int j = 0; j < 4; ++j)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) sim[j][i] /= dim;
+        for (int i = 0; i < 4; ++i) sim[j][i] *= inv_dim;
     }
   } else {
     constexpr bool kBf16 = KIND == kKindBF16;
@@ -396,7 +398,8 @@ __device__ __forceinline__ void score_tile(const Tile<KIND, KP>& tile,
 template <int KIND, int KP>
 __device__ __forceinline__ void finish_doc(float mx[4][2], const QueryGroup<KIND, KP>& qg,
                                            float* out, std::int64_t index, bool first_group) {
-  float sum = 0.0f;
+  // Summed in float64 like the CPU's reduction, so the order of the terms does not matter.
+  double sum = 0.0;
 #pragma unroll
   for (int j = 0; j < 4; ++j)
 #pragma unroll
@@ -406,12 +409,12 @@ __device__ __forceinline__ void finish_doc(float mx[4][2], const QueryGroup<KIND
       v = max_nan(v, __shfl_xor_sync(kFullMask, v, 8));
       v = max_nan(v, __shfl_xor_sync(kFullMask, v, 16));
       if (qg.zero[j][e]) v = 0.0f;
-      if (qg.live[j][e]) sum += qg.weight[j][e] * v;
+      if (qg.live[j][e]) sum += static_cast<double>(qg.weight[j][e]) * v;
       mx[j][e] = -INFINITY;
     }
   // Lanes of one quad hold different columns; every quad holds the same sums after the max.
   sum = quad_sum(sum);
-  if ((threadIdx.x & 31) == 0) add_score(out, index, sum, first_group);
+  if ((threadIdx.x & 31) == 0) add_score(out, index, static_cast<float>(sum), first_group);
 }
 
 template <int KIND, int KP>
