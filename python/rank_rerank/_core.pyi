@@ -2,7 +2,7 @@
 
 import os
 import pathlib
-from typing import Literal, Optional, Sequence, TypedDict, overload
+from typing import Any, Literal, Optional, Sequence, TypedDict, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -133,6 +133,58 @@ def maxsim_batch(
     scales: Sequence[ArrayLike] | None = None,
     dim: int | None = None,
 ) -> Float32Array: ...
+
+# ---- gpu maxsim -----------------------------------------------------------------------------
+
+def maxsim_vecs_gpu(query_tokens: ArrayLike, doc_tokens: Sequence[ArrayLike], device: str = "cuda") -> Float32Array: ...
+def maxsim_gpu(
+    query: Any,
+    tokens: Any,
+    offsets: Any,
+    query_offsets: ArrayLike | None = None,
+    similarity: Literal["dot", "cosine"] = "dot",
+    weights: Any | None = None,
+    *,
+    dtype: StorageDType = "auto",
+    scales: Any | None = None,
+    dim: int | None = None,
+    device: str = "cuda",
+) -> Any: ...
+def top_k_gpu(scores: Any, k: int) -> tuple[Any, Any]: ...
+
+class GpuDocumentSet:
+    def __init__(
+        self,
+        tokens: ArrayLike,
+        offsets: ArrayLike,
+        *,
+        dtype: StorageDType = "auto",
+        scales: ArrayLike | None = None,
+        dim: int | None = None,
+        device: str = "cuda",
+    ) -> None: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def device_bytes(self) -> int: ...
+    def score(
+        self,
+        query: ArrayLike,
+        query_offsets: ArrayLike | None = None,
+        similarity: Literal["dot", "cosine"] = "dot",
+        weights: ArrayLike | None = None,
+    ) -> Float32Array: ...
+    def top_k(
+        self,
+        query: ArrayLike,
+        k: int,
+        query_offsets: ArrayLike | None = None,
+        similarity: Literal["dot", "cosine"] = "dot",
+    ) -> tuple[Int64Array, Float32Array]: ...
 
 # ---- quantize -------------------------------------------------------------------------------
 

@@ -1,0 +1,13 @@
+// Launchers of the MaxSim kernels, one per family; launch_maxsim (gpu_launch.cu) picks one.
+#pragma once
+
+#include "scoring/cuda/gpu_runtime.hpp"
+
+namespace rank_rerank::gpu_detail {
+
+// f16, bf16, i8 and bit documents (tensor cores).
+void launch_maxsim_mma(const ScoreLaunch& launch);
+// f32 documents (float32 FMA, the CPU's precision).
+void launch_maxsim_f32(const ScoreLaunch& launch);
+
+}  // namespace rank_rerank::gpu_detail
