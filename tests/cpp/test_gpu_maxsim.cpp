@@ -186,7 +186,12 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(DTypeCase{DType::f32, 1e-5}, DTypeCase{DType::f16, 4e-3},
                                          DTypeCase{DType::bf16, 1e-2}, DTypeCase{DType::i8, 4e-3},
                                          DTypeCase{DType::bit, 4e-3}),
-                       ::testing::Values(32, 64, 96, 128), ::testing::Bool()));
+                       ::testing::Values(32, 64, 96, 128), ::testing::Bool()),
+    [](const auto& info) {
+      return std::string(rank_rerank::dtype_name(std::get<0>(info.param).dtype)) + "_dim" +
+             std::to_string(std::get<1>(info.param)) +
+             (std::get<2>(info.param) ? "_cosine" : "_dot");
+    });
 
 TEST(GpuMaxSim, BitQueriesAgainstBitDocumentsAreExact) {
   SKIP_WITHOUT_GPU();
