@@ -7,6 +7,7 @@
 
 #include "model/colbert_settings.hpp"
 #include "model/dense.hpp"
+#include "model/batching.hpp"
 #include "model/pretrained.hpp"
 #include "rank_rerank/error.hpp"
 
@@ -61,8 +62,8 @@ struct ColbertEncoder::Impl {
     out.dim = projection.back().out_features();
     out.offsets.push_back(0);
     std::vector<float> host;
-    for (std::size_t begin = 0; begin < texts.size(); begin += batch_size) {
-      const std::size_t end = std::min(texts.size(), begin + batch_size);
+    model::for_each_batch(texts.size(), batch_size, "ColbertEncoder.encode", [&](std::size_t begin,
+                                                                                std::size_t end) {
       const model::PackedIds batch = prepare(texts, begin, end, is_query);
       const std::size_t rows = batch.ids.size();
       backend::Buffer x = encoder.forward(batch.view());
@@ -80,7 +81,7 @@ struct ColbertEncoder::Impl {
         }
         out.offsets.push_back(static_cast<std::int64_t>(out.values.size() / out.dim));
       }
-    }
+    });
     return out;
   }
 };
@@ -101,7 +102,8 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                                                const ColbertEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("ColbertEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
   model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
 
   model::ColbertSettings settings;

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "model/dense.hpp"
+#include "model/batching.hpp"
 #include "model/pretrained.hpp"
 #include "rank_rerank/error.hpp"
 
@@ -47,7 +48,8 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
                                            const CrossEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("CrossEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
   model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
   const auto h = static_cast<std::int64_t>(bert.config.hidden_size);
   const std::string prefix = bert.encoder.prefix();  // a copy: the encoder is moved below
@@ -107,8 +109,8 @@ std::vector<float> CrossEncoder::predict(
   options.truncation = std::optional<TruncationOptions>(TruncationOptions{m.max_length});
   options.padding = std::optional<PaddingOptions>();
   options.num_threads = be.num_threads();
-  for (std::size_t begin = 0; begin < pairs.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(pairs.size(), begin + m.batch_size);
+  model::for_each_batch(pairs.size(), m.batch_size, "CrossEncoder.predict", [&](std::size_t begin,
+                                                                                std::size_t end) {
     std::vector<std::string_view> queries, documents;
     for (std::size_t i = begin; i < end; ++i) {
       queries.push_back(pairs[i].first);
@@ -136,7 +138,7 @@ std::vector<float> CrossEncoder::predict(
         for (std::size_t c = 0; c < m.labels; ++c) sum += row[c] = std::exp(row[c] - top);
         for (std::size_t c = 0; c < m.labels; ++c) row[c] /= sum;
       }
-  }
+  });
   return scores;
 }
 
