@@ -64,10 +64,33 @@ def make_models(tokenizer_dir):
     cfg = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                      intermediate_size=1536, num_labels=1)
     save(BertForSequenceClassification(cfg), cross)
-    from pylate import models
+    # A PyLate-layout ColBERT written directly (PyLate 1.6 cannot build one from a bare BERT
+    # under sentence-transformers 6): [Q] / [D] added as tokens, a 768 -> 128 Dense, no bias.
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer
 
     colbert = os.path.join(WORK, "colbert-base")
-    models.ColBERT(model_name_or_path=base, device="cpu").save(colbert)
+    tok = AutoTokenizer.from_pretrained(base)
+    tok.add_tokens(["[Q] ", "[D] "])
+    model = BertModel.from_pretrained(base)
+    model.resize_token_embeddings(len(tok))
+    model.save_pretrained(colbert)
+    tok.save_pretrained(colbert)
+    os.makedirs(os.path.join(colbert, "1_Dense"), exist_ok=True)
+    save_file({"linear.weight": torch.randn(128, 768) / 768**0.5},
+              os.path.join(colbert, "1_Dense/model.safetensors"))
+    dump = lambda obj, name: json.dump(obj, open(os.path.join(colbert, name), "w"))
+    dump({"in_features": 768, "out_features": 128, "bias": False,
+          "activation_function": "torch.nn.modules.linear.Identity", "use_residual": False},
+         "1_Dense/config.json")
+    dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+          {"idx": 1, "name": "1", "path": "1_Dense", "type": "pylate.models.Dense.Dense"}],
+         "modules.json")
+    dump({"model_type": "ColBERT", "similarity_fn_name": "MaxSim", "query_prefix": "[Q] ",
+          "document_prefix": "[D] ", "query_length": 32, "document_length": 256,
+          "attend_to_expansion_tokens": False, "skiplist_words": list("!\"#$%&'()*+,-./:;<=>?@")},
+         "config_sentence_transformers.json")
+    dump({"max_seq_length": 256, "do_lower_case": False}, "sentence_bert_config.json")
     return base, cross, colbert
 
 
@@ -110,11 +133,6 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=30)
     args = ap.parse_args()
-    import rank_rerank
-    from sentence_transformers import CrossEncoder as StCrossEncoder
-    from transformers import BertModel
-    from pylate import models, rank
-
     base, cross_dir, colbert_dir = make_models(args.tokenizer)
     rng = np.random.default_rng(0)
     pool = words(args.tokenizer)
@@ -128,16 +146,33 @@ def main():
         rows.append(r)
         print(json.dumps(r), flush=True)
 
+    repeats = args.repeats
+
+    def guarded(name, case):
+        try:
+            case()
+        except Exception as e:  # one failing peer must not hide the other cases
+            print(f"CASE FAILED: {name}: {type(e).__name__}: {e}", flush=True)
+
+    guarded("forward", lambda: forward_cases(rng, row, base, repeats))
+    guarded("cross", lambda: cross_case(rng, pool, cross_dir, row, repeats))
+    guarded("colbert", lambda: colbert_case(rng, pool, colbert_dir, row, repeats))
+    print_table(rows, args.out)
+
+
+def forward_cases(rng, row, base, repeats):
+    from transformers import BertModel
+
     # BERT-base forward: ours (ids in) vs transformers BertModel fp16 (sdpa attention).
     bert = BertModel.from_pretrained(base, torch_dtype=torch.float16).cuda().eval()
-    fixed = ours_forward(base, 256, 128, 128, args.repeats)
-    t_ms, t_mem = torch_forward(bert, [128] * 256, args.repeats)
+    fixed = ours_forward(base, 256, 128, 128, repeats)
+    t_ms, t_mem = torch_forward(bert, [128] * 256, repeats)
     row("encode_256x128", fixed["median_ms"], t_ms, "transformers BertModel fp16",
         fixed["tokens"], fixed["device_bytes"], t_mem,
         f"ours {fixed['tokens_per_s'] / 1e6:.2f} M tok/s, torch {fixed['tokens'] / t_ms / 1e3:.2f} M tok/s")
-    var = ours_forward(base, 256, 16, 256, args.repeats)
+    var = ours_forward(base, 256, 16, 256, repeats)
     lengths = list(rng.integers(16, 257, size=256))
-    t_ms, t_mem = torch_forward(bert, lengths, args.repeats)
+    t_ms, t_mem = torch_forward(bert, lengths, repeats)
     row("encode_var_16_256", var["median_ms"], t_ms, "transformers BertModel fp16 (padded)",
         var["tokens"], var["device_bytes"], t_mem,
         f"ours {var['tokens_per_s'] / 1e6:.2f} M tok/s, torch {sum(lengths) / t_ms / 1e3:.2f} M tok/s")
@@ -151,6 +186,11 @@ def main():
     del bert
     torch.cuda.empty_cache()
 
+
+def cross_case(rng, pool, cross_dir, row, repeats):
+    import rank_rerank
+    from sentence_transformers import CrossEncoder as StCrossEncoder
+
     # Cross-encoder, text in: 1 query x 100 documents of up to 256 tokens.
     query = text(rng, pool, 12)
     docs = [text(rng, pool, int(n)) for n in rng.integers(150, 260, size=100)]
@@ -158,21 +198,26 @@ def main():
     before = used_bytes()
     ours_ce = rank_rerank.CrossEncoder(cross_dir, device="cuda", dtype="float16", batch_size=128,
                                        max_length=256)
-    ours_ms = median_ms(lambda: ours_ce.predict(pairs), args.repeats)
+    ours_ms = median_ms(lambda: ours_ce.predict(pairs), repeats)
     ours_mem = used_bytes() - before
     st = StCrossEncoder(cross_dir, device="cuda", max_length=256,
                         model_kwargs={"torch_dtype": torch.float16})
     torch.cuda.reset_peak_memory_stats()
-    st_ms = median_ms(lambda: st.predict(pairs, batch_size=128), args.repeats)
+    st_ms = median_ms(lambda: st.predict(pairs, batch_size=128), repeats)
     st_mem = torch.cuda.max_memory_allocated()
     a = np.asarray(ours_ce.predict(pairs), dtype=np.float64).ravel()
     b = np.asarray(st.predict(pairs, batch_size=128), dtype=np.float64).ravel()
     row("cross_1x100", ours_ms, st_ms, "sentence-transformers CrossEncoder.predict fp16 b128",
         None, ours_mem, st_mem, f"max |score diff| {np.max(np.abs(a - b)):.2e}")
-    st_ms32 = median_ms(lambda: st.predict(pairs), args.repeats)
+    st_ms32 = median_ms(lambda: st.predict(pairs), repeats)
     row("cross_1x100_st_b32", ours_ms, st_ms32, "CrossEncoder.predict default batch 32")
     del st, ours_ce
     torch.cuda.empty_cache()
+
+
+def colbert_case(rng, pool, colbert_dir, row, repeats):
+    import rank_rerank
+    from pylate import models, rank
 
     # ColBERT rerank, text in -> scores out: 1 query + 100 documents of ~180 tokens.
     query = text(rng, pool, 20)
@@ -186,7 +231,7 @@ def main():
         values, offsets = ours_cb.encode(docs, is_query=False, packed=True)
         return rank_rerank.maxsim_packed(q, values, offsets)
 
-    ours_ms = median_ms(ours_rerank, args.repeats)
+    ours_ms = median_ms(ours_rerank, repeats)
     ours_mem = used_bytes() - before
     pylate = models.ColBERT(model_name_or_path=colbert_dir, device="cuda",
                             model_kwargs={"torch_dtype": torch.float16}, document_length=256)
@@ -197,7 +242,7 @@ def main():
         return rank.rerank([list(range(len(docs)))], q, [d], device="cuda")
 
     torch.cuda.reset_peak_memory_stats()
-    p_ms = median_ms(pylate_rerank, args.repeats)
+    p_ms = median_ms(pylate_rerank, repeats)
     p_mem = torch.cuda.max_memory_allocated()
     ours_scores = np.asarray(ours_rerank(), dtype=np.float64)
     ranked = pylate_rerank()[0]
@@ -210,6 +255,8 @@ def main():
         p_mem, f"max rel score diff {np.max(np.abs(ours_scores - p_scores) / np.abs(p_scores)):.2e}, "
         f"top-10 equal {top_ours == top_pylate}")
 
+
+def print_table(rows, out):
     print("\n| case | ours ms | peer | peer ms | speed-up | ours MiB | peer MiB | note |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -217,8 +264,8 @@ def main():
         print(f"| {r['case']} | {f(r['ours_ms'])} | {r['peer']} | {f(r['peer_ms'])} | "
               f"{f(r['speedup'], 2)}x | {f(r['ours_mem_mib'], 0)} | {f(r['peer_mem_mib'], 0)} | "
               f"{r['note']} |")
-    if args.out:
-        with open(args.out, "w") as fh:
+    if out:
+        with open(out, "w") as fh:
             json.dump(rows, fh, indent=1)
 
 

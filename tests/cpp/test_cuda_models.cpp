@@ -59,7 +59,10 @@ double max_row_relative_error(std::span<const float> got, std::span<const float>
   return worst;
 }
 
-double tolerance(DType dtype) { return dtype == DType::f32 ? 1e-4 : 1e-2; }
+// bf16 keeps 8 mantissa bits: the tiny random fixtures land up to 1.7e-2 (measured on an H100).
+double tolerance(DType dtype) {
+  return dtype == DType::f32 ? 1e-4 : dtype == DType::f16 ? 1e-2 : 2e-2;
+}
 
 class CudaModels : public ::testing::TestWithParam<DType> {
  protected:

@@ -20,7 +20,8 @@ DTYPES = ["float32", "float16", "bfloat16"]
 
 
 def tolerance(dtype):
-    return 1e-4 if dtype == "float32" else 1e-2
+    # bf16 keeps 8 mantissa bits: the tiny random fixtures land up to 1.7e-2 (H100).
+    return {"float32": 1e-4, "float16": 1e-2, "bfloat16": 2e-2}[dtype]
 
 
 def test_bad_device_and_dtype_raise():
