@@ -372,6 +372,8 @@ class SentenceEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @overload
     def encode(self, texts: str) -> Float32Array:
@@ -406,6 +408,8 @@ class ColbertEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @overload
     def encode(
@@ -437,6 +441,8 @@ class CrossEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     def predict(
         self, pairs: Sequence[tuple[str, str]], *, apply_softmax: bool = False
