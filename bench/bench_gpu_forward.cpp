@@ -17,8 +17,8 @@
 int main(int argc, char** argv) {
   using namespace rank_rerank;
   if (argc != 8) {
-    std::fprintf(stderr,
-                 "usage: %s MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS\n",
+                 argv[0]);
     return 2;
   }
   const Device device = Device::parse(argv[2]);
@@ -59,9 +59,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     run();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "rank_rerank/embeddings.hpp"
 #include "rank_rerank/device.hpp"
+#include "rank_rerank/embeddings.hpp"
 #include "rank_rerank/hub.hpp"
 #include "rank_rerank/tensor.hpp"
 

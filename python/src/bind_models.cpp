@@ -60,9 +60,9 @@ void set_compute(Options& options, const std::optional<std::string>& device,
 }
 
 // Appended to the constructors' docstrings (a literal: nanobind keeps the pointer).
-#define RANK_RERANK_COMPUTE_DOC                                                                \
+#define RANK_RERANK_COMPUTE_DOC                                                                  \
   "\ndevice: None or 'auto' (CUDA when usable, else the CPU, saying why once), 'cpu', 'cuda',\n" \
-    "'cuda:N'; an explicit device that cannot be used raises. dtype: 'float32' (default: the\n" \
+  "'cuda:N'; an explicit device that cannot be used raises. dtype: 'float32' (default: the\n"    \
   "same numbers as the CPU), 'float16' or 'bfloat16' (CUDA only; f32 accumulation)."
 
 }  // namespace
@@ -97,9 +97,9 @@ void bind_models(nb::module_& m) {
           nb::arg("offline") = nb::none(), nb::arg("device") = nb::none(),
           nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id (resolved in the\n"
-                       "huggingface_hub cache, downloaded when missing). num_threads 0 uses\n"
-                       "rank_rerank.get_num_threads(); max_seq_length overrides\n"
-                       "sentence_bert_config.json." RANK_RERANK_COMPUTE_DOC)
+          "huggingface_hub cache, downloaded when missing). num_threads 0 uses\n"
+          "rank_rerank.get_num_threads(); max_seq_length overrides\n"
+          "sentence_bert_config.json." RANK_RERANK_COMPUTE_DOC)
       .def(
           "encode",
           [](const SentenceEncoder& encoder, const std::string& text) {
@@ -161,7 +161,7 @@ void bind_models(nb::module_& m) {
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
           nb::arg("device") = nb::none(), nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. query_length /\n"
-                       "document_length override the checkpoint's settings." RANK_RERANK_COMPUTE_DOC)
+          "document_length override the checkpoint's settings." RANK_RERANK_COMPUTE_DOC)
       .def(
           "encode",
           [](const ColbertEncoder& encoder, const std::vector<std::string>& texts, bool is_query,
@@ -209,7 +209,7 @@ void bind_models(nb::module_& m) {
           nb::arg("offline") = nb::none(), nb::arg("device") = nb::none(),
           nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. max_length\n"
-                       "overrides the tokenizer's model_max_length." RANK_RERANK_COMPUTE_DOC)
+          "overrides the tokenizer's model_max_length." RANK_RERANK_COMPUTE_DOC)
       .def(
           "predict",
           [](const CrossEncoder& encoder,

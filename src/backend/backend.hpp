@@ -61,12 +61,12 @@ class BasicPtr {
   // Plain f32 memory (the CPU backend's, host arrays in tests) converts implicitly.
   template <typename Float>
   BasicPtr(Float* address)  // NOLINT(google-explicit-constructor)
-    requires(std::is_same_v<std::remove_const_t<Float>, float> &&
-             (std::is_const_v<Void> || !std::is_const_v<Float>))
+      requires(std::is_same_v<std::remove_const_t<Float>, float> &&
+               (std::is_const_v<Void> || !std::is_const_v<Float>))
       : address_(address), dtype_(DType::f32) {}
   template <typename Other>
   BasicPtr(const BasicPtr<Other>& other)  // NOLINT(google-explicit-constructor): mutable -> const
-    requires(std::is_const_v<Void> && !std::is_const_v<Other>)
+      requires(std::is_const_v<Void> && !std::is_const_v<Other>)
       : address_(other.get()), dtype_(other.dtype()) {}
 
   Void* get() const noexcept { return address_; }
@@ -176,13 +176,12 @@ class Backend {
 
   // out[t] = LayerNorm(word[ids[t]] + position[t - offsets[seq]] + token_type[type_ids[t]]).
   // out: [tokens, hidden].
-  virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables,
-                               Ptr out) = 0;
+  virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables, Ptr out) = 0;
 
   // y = act(x W^T + bias): x [rows, in], weight [out, in] (the torch Linear layout), bias [out]
   // or null, y [rows, out].
-  virtual void linear(ConstPtr x, std::size_t rows, std::size_t in, ConstPtr weight,
-                      ConstPtr bias, std::size_t out, Activation activation, Ptr y) = 0;
+  virtual void linear(ConstPtr x, std::size_t rows, std::size_t in, ConstPtr weight, ConstPtr bias,
+                      std::size_t out, Activation activation, Ptr y) = 0;
 
   // x = LayerNorm(x + residual) row by row; x, residual [rows, cols].
   virtual void add_layernorm(Ptr x, ConstPtr residual, std::size_t rows, std::size_t cols,

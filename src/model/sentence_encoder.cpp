@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "backend/backend.hpp"
-#include "model/bert.hpp"
 #include "model/batching.hpp"
+#include "model/bert.hpp"
 #include "model/pretrained.hpp"
 #include "model/sentence_modules.hpp"
 #include "rank_rerank/error.hpp"
@@ -126,17 +126,16 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   PackedEmbeddings out;
   out.dim = hidden_size();
   out.offsets.push_back(0);
-  model::for_each_batch(
-      texts.size(), m.batch_size, "SentenceEncoder.encode_tokens",
-      [&](std::size_t begin, std::size_t end) {
-        const model::PackedIds batch = m.tokenize(texts, begin, end);
-        const backend::Buffer tokens = m.encoder.forward(batch.view());
-        std::vector<float> host(tokens.size());
-        m.backend->download(tokens.data(), tokens.size(), host.data());
-        out.values.insert(out.values.end(), host.begin(), host.end());
-        for (std::size_t i = 1; i < batch.offsets.size(); ++i)
-          out.offsets.push_back(out.offsets[begin] + batch.offsets[i]);
-      });
+  model::for_each_batch(texts.size(), m.batch_size, "SentenceEncoder.encode_tokens",
+                        [&](std::size_t begin, std::size_t end) {
+                          const model::PackedIds batch = m.tokenize(texts, begin, end);
+                          const backend::Buffer tokens = m.encoder.forward(batch.view());
+                          std::vector<float> host(tokens.size());
+                          m.backend->download(tokens.data(), tokens.size(), host.data());
+                          out.values.insert(out.values.end(), host.begin(), host.end());
+                          for (std::size_t i = 1; i < batch.offsets.size(); ++i)
+                            out.offsets.push_back(out.offsets[begin] + batch.offsets[i]);
+                        });
   return out;
 }
 

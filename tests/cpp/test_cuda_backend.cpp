@@ -17,9 +17,9 @@
 namespace rank_rerank::backend {
 namespace {
 
-#define SKIP_WITHOUT_CUDA()                                                      \
-  do {                                                                           \
-    const BackendStatus status = cuda_status();                                  \
+#define SKIP_WITHOUT_CUDA()                                                           \
+  do {                                                                                \
+    const BackendStatus status = cuda_status();                                       \
     if (!status.usable()) GTEST_SKIP() << "no usable CUDA device: " << status.reason; \
   } while (0)
 
@@ -96,9 +96,9 @@ TEST_P(CudaOps, LinearWithEveryActivation) {
   };
   for (const Shape s : {Shape{1, 64, 48}, Shape{37, 96, 130}, Shape{300, 128, 256}})
     for (const bool with_bias : {true, false})
-      for (const Activation act : {Activation::identity, Activation::gelu_erf,
-                                   Activation::gelu_tanh, Activation::relu, Activation::tanh,
-                                   Activation::sigmoid}) {
+      for (const Activation act :
+           {Activation::identity, Activation::gelu_erf, Activation::gelu_tanh, Activation::relu,
+            Activation::tanh, Activation::sigmoid}) {
         const auto x = random_values(s.rows * s.in);
         const auto w = random_values(s.out * s.in, 1.0f / std::sqrt(float(s.in)));
         const auto b = random_values(s.out, 0.5f);
@@ -134,8 +134,9 @@ TEST_P(CudaOps, EmbeddingsAndResidualLayerNorm) {
     for (const std::size_t position_offset : {std::size_t{0}, std::size_t{2}}) {
       const auto tables = [&](Backend& be, std::vector<ConstBuffer>& k) {
         for (const auto* v : {&word, &pos, &type, &gamma, &beta}) k.push_back(be.upload(*v));
-        return EmbeddingTables{k[0].data(), k[1].data(), with_types ? k[2].data() : nullptr,
-                               k[3].data(), k[4].data(), hidden, 1e-12f, position_offset};
+        return EmbeddingTables{k[0].data(), k[1].data(),    with_types ? k[2].data() : nullptr,
+                               k[3].data(), k[4].data(),    hidden,
+                               1e-12f,      position_offset};
       };
       std::vector<ConstBuffer> cpu_keep, gpu_keep;
       std::vector<float> want(ids.size() * hidden);
@@ -165,9 +166,12 @@ struct AttentionCase {
 
 TEST_P(CudaOps, PackedAttentionMatchesCpu) {
   const std::vector<AttentionCase> cases{
-      {2, 32, {1, 17, 64, 65}, false},     {3, 64, {63, 128, 200, 2}, true},
-      {2, 128, {300, 5}, false},           {12, 64, {128, 128, 128}, false},
-      {3, 12, {7, 33, 70}, true},          {2, 80, {40, 1}, false},
+      {2, 32, {1, 17, 64, 65}, false},
+      {3, 64, {63, 128, 200, 2}, true},
+      {2, 128, {300, 5}, false},
+      {12, 64, {128, 128, 128}, false},
+      {3, 12, {7, 33, 70}, true},
+      {2, 80, {40, 1}, false},
       {1, 64, {1}, false},
   };
   for (const AttentionCase& c : cases) {

@@ -236,11 +236,13 @@ TEST(ModelBatching, OutOfMemorySplitsTheBatchAndOneItemIsAnError) {
     next = end;
   }
   EXPECT_EQ(next, 19u);
-  const std::string message = io_test::error_of([&] {
-    model::for_each_batch(4, 4, "Encoder", [](std::size_t begin, std::size_t end) {
-      if (begin <= 2 && 2 < end) throw backend::DeviceOutOfMemory("fake");
-    });
-  }, ErrorKind::runtime);
+  const std::string message = io_test::error_of(
+      [&] {
+        model::for_each_batch(4, 4, "Encoder", [](std::size_t begin, std::size_t end) {
+          if (begin <= 2 && 2 < end) throw backend::DeviceOutOfMemory("fake");
+        });
+      },
+      ErrorKind::runtime);
   EXPECT_NE(message.find("Encoder: input 2 alone does not fit"), std::string::npos) << message;
   model::for_each_batch(0, 4, "empty", [](std::size_t, std::size_t) { FAIL(); });
 }

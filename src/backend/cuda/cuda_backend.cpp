@@ -69,9 +69,9 @@ std::shared_ptr<void> upload_small(const std::shared_ptr<DeviceContext>& context
   if (bytes == 0) return device;
   void* staged = context->stage(bytes);
   std::memcpy(staged, values.data(), bytes);
-  cuda::check(cudaMemcpyAsync(device.get(), staged, bytes, cudaMemcpyHostToDevice,
-                              context->stream()),
-              "copy to device");
+  cuda::check(
+      cudaMemcpyAsync(device.get(), staged, bytes, cudaMemcpyHostToDevice, context->stream()),
+      "copy to device");
   return device;
 }
 
@@ -160,12 +160,11 @@ class CudaBackend final : public Backend {
       for (auto i = batch.offsets[s]; i < batch.offsets[s + 1]; ++i)
         host[2 * n + static_cast<std::size_t>(i)] = static_cast<std::int32_t>(
             i - batch.offsets[s] + static_cast<std::int64_t>(t.position_offset));
-    const std::shared_ptr<void> ids =
-        upload_small(context_, std::span<const std::int32_t>(host));
+    const std::shared_ptr<void> ids = upload_small(context_, std::span<const std::int32_t>(host));
     const auto* base = static_cast<const std::int32_t*>(ids.get());
-    cuda::embed_layernorm(element_, context_->stream(), base, base + n, base + 2 * n,
-                          t.word.get(), t.position.get(), t.token_type.get(), t.gamma.get(),
-                          t.beta.get(), n, t.hidden, t.eps, out.get());
+    cuda::embed_layernorm(element_, context_->stream(), base, base + n, base + 2 * n, t.word.get(),
+                          t.position.get(), t.token_type.get(), t.gamma.get(), t.beta.get(), n,
+                          t.hidden, t.eps, out.get());
     cuda::check_launch("embed_layernorm");
   }
 

@@ -31,16 +31,15 @@ constexpr float kLog2e = 1.4426950408889634f;
 // conflicts) but keep every 16-row fragment 32-byte aligned, as WMMA requires.
 template <typename T, int D>
 struct TcLayout {
-  static constexpr int ldt = D + 8;         // Q, K, V rows (T)
-  static constexpr int lds = kTcKeys + 4;   // scores (f32)
-  static constexpr int ldp = kTcKeys + 8;   // probabilities (T)
-  static constexpr int ldo = D + 4;         // output accumulator (f32)
+  static constexpr int ldt = D + 8;        // Q, K, V rows (T)
+  static constexpr int lds = kTcKeys + 4;  // scores (f32)
+  static constexpr int ldp = kTcKeys + 8;  // probabilities (T)
+  static constexpr int ldo = D + 4;        // output accumulator (f32)
   static constexpr std::size_t q_elems = kTcRows * ldt;
   static constexpr std::size_t kv_elems = kTcKeys * ldt;
-  static constexpr std::size_t bytes = (q_elems + 2 * kv_elems) * sizeof(T) +
-                                       kTcWarps * 16 * lds * sizeof(float) +
-                                       kTcWarps * 16 * ldp * sizeof(T) +
-                                       kTcWarps * 16 * ldo * sizeof(float);
+  static constexpr std::size_t bytes =
+      (q_elems + 2 * kv_elems) * sizeof(T) + kTcWarps * 16 * lds * sizeof(float) +
+      kTcWarps * 16 * ldp * sizeof(T) + kTcWarps * 16 * ldo * sizeof(float);
 };
 
 // Copies `rows` rows of D elements (16-byte chunks) from global rows `ld` apart into shared rows
@@ -249,9 +248,9 @@ template <typename T, int D>
 void launch_tc(cudaStream_t stream, const AttentionArgs& a, float scale_log2) {
   constexpr std::size_t bytes = TcLayout<T, D>::bytes;
   // Above 48 KB a kernel must opt in to its dynamic shared memory; once per instantiation.
-  static const cudaError_t opted_in = cudaFuncSetAttribute(
-      attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-      static_cast<int>(bytes));
+  static const cudaError_t opted_in =
+      cudaFuncSetAttribute(attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(bytes));
   (void)opted_in;
   const dim3 grid(static_cast<unsigned>(a.tile_count), static_cast<unsigned>(a.heads));
   attention_tc_kernel<T, D><<<grid, kTcWarps * 32, bytes, stream>>>(a, scale_log2);
@@ -260,8 +259,9 @@ void launch_tc(cudaStream_t stream, const AttentionArgs& a, float scale_log2) {
 template <typename T>
 void launch_rows(cudaStream_t stream, const AttentionArgs& a, float scale_log2) {
   const dim3 grid(static_cast<unsigned>(a.tile_count), static_cast<unsigned>(a.heads));
-  attention_rows_kernel<T><<<grid, kRowsPerBlock * 32, kRowsPerBlock * a.head_dim * sizeof(float),
-                             stream>>>(a, scale_log2);
+  attention_rows_kernel<T>
+      <<<grid, kRowsPerBlock * 32, kRowsPerBlock * a.head_dim * sizeof(float), stream>>>(
+          a, scale_log2);
 }
 
 template <typename T>

@@ -88,10 +88,9 @@ bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatm
   const std::uint32_t align = alignment;
   cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                        &workspace, sizeof(workspace));
-  for (auto attribute : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+  for (auto attribute :
+       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
     cublasLtMatmulPreferenceSetAttribute(preference, attribute, &align, sizeof(align));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
@@ -150,8 +149,8 @@ LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out
 void LtGemm::linear(const void* x, std::size_t rows, std::size_t in, const void* weight,
                     const void* bias, std::size_t out, GemmEpilogue epilogue, void* y) {
   if (rows == 0 || out == 0) return;
-  const unsigned alignment = std::min({alignment_of(x), alignment_of(weight), alignment_of(y),
-                                       alignment_of(bias)});
+  const unsigned alignment =
+      std::min({alignment_of(x), alignment_of(weight), alignment_of(y), alignment_of(bias)});
   Plan& plan = plan_for(rows, in, out, epilogue, alignment);
   if (has_bias(epilogue))
     check(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
@@ -160,15 +159,14 @@ void LtGemm::linear(const void* x, std::size_t rows, std::size_t in, const void*
   const float one = 1.0f;
   const float zero = 0.0f;
   cublasStatus_t status =
-      cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y,
-                     plan.c, &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
+      cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y, plan.c,
+                     &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {
     // The bucket's algorithm does not suit this exact shape: ask the heuristic for this one.
-    if (!choose_algorithm(plan, alignment, plan.algo))
-      check(status, "matmul");
-    status = cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c,
-                            y, plan.c, &plan.algo, workspace_.get(), workspace_bytes_,
-                            context_->stream());
+    if (!choose_algorithm(plan, alignment, plan.algo)) check(status, "matmul");
+    status =
+        cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y,
+                       plan.c, &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
   }
   check(status, "matmul");
 }

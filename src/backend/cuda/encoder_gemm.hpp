@@ -30,8 +30,8 @@ class LtGemm {
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
 
-  void linear(const void* x, std::size_t rows, std::size_t in, const void* weight,
-              const void* bias, std::size_t out, GemmEpilogue epilogue, void* y);
+  void linear(const void* x, std::size_t rows, std::size_t in, const void* weight, const void* bias,
+              std::size_t out, GemmEpilogue epilogue, void* y);
 
  private:
   struct Plan;
@@ -45,7 +45,7 @@ class LtGemm {
   cublasLtHandle_t handle_ = nullptr;
   std::shared_ptr<void> workspace_;
   std::size_t workspace_bytes_ = 0;
-  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;               // exact shapes
+  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;             // exact shapes
   std::map<ShapeKey, cublasLtMatmulAlgo_t> bucket_algorithms_;  // rows rounded up
 };
 

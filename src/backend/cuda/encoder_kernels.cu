@@ -48,8 +48,8 @@ __global__ void embed_layernorm_kernel(const std::int32_t* ids, const std::int32
   const std::size_t t = blockIdx.x;
   const T* w = word + static_cast<std::size_t>(ids[t]) * hidden;
   const T* p = position + static_cast<std::size_t>(positions[t]) * hidden;
-  const T* y = token_type == nullptr ? nullptr
-                                     : token_type + static_cast<std::size_t>(type_ids[t]) * hidden;
+  const T* y =
+      token_type == nullptr ? nullptr : token_type + static_cast<std::size_t>(type_ids[t]) * hidden;
   for (int c = static_cast<int>(threadIdx.x); c < hidden; c += static_cast<int>(blockDim.x))
     row[c] = to_float(w[c]) + to_float(p[c]) + (y == nullptr ? 0.0f : to_float(y[c]));
   __syncthreads();
@@ -192,24 +192,23 @@ void embed_layernorm(Element e, cudaStream_t stream, const std::int32_t* ids,
   if (tokens == 0) return;
   dispatch(e, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    embed_layernorm_kernel<T><<<static_cast<unsigned>(tokens), row_threads(hidden),
-                                hidden * sizeof(float), stream>>>(
-        ids, type_ids, positions, static_cast<const T*>(word), static_cast<const T*>(position),
-        static_cast<const T*>(token_type), static_cast<const T*>(gamma),
-        static_cast<const T*>(beta), static_cast<int>(hidden), eps, static_cast<T*>(out));
+    embed_layernorm_kernel<T>
+        <<<static_cast<unsigned>(tokens), row_threads(hidden), hidden * sizeof(float), stream>>>(
+            ids, type_ids, positions, static_cast<const T*>(word), static_cast<const T*>(position),
+            static_cast<const T*>(token_type), static_cast<const T*>(gamma),
+            static_cast<const T*>(beta), static_cast<int>(hidden), eps, static_cast<T*>(out));
   });
 }
 
-void add_layernorm(Element e, cudaStream_t stream, void* x, const void* residual,
-                   const void* gamma, const void* beta, std::size_t rows, std::size_t cols,
-                   float eps) {
+void add_layernorm(Element e, cudaStream_t stream, void* x, const void* residual, const void* gamma,
+                   const void* beta, std::size_t rows, std::size_t cols, float eps) {
   if (rows == 0) return;
   dispatch(e, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    add_layernorm_kernel<T><<<static_cast<unsigned>(rows), row_threads(cols),
-                              cols * sizeof(float), stream>>>(
-        static_cast<T*>(x), static_cast<const T*>(residual), static_cast<const T*>(gamma),
-        static_cast<const T*>(beta), static_cast<int>(cols), eps);
+    add_layernorm_kernel<T>
+        <<<static_cast<unsigned>(rows), row_threads(cols), cols * sizeof(float), stream>>>(
+            static_cast<T*>(x), static_cast<const T*>(residual), static_cast<const T*>(gamma),
+            static_cast<const T*>(beta), static_cast<int>(cols), eps);
   });
 }
 

@@ -26,9 +26,8 @@ void embed_layernorm(Element e, cudaStream_t stream, const std::int32_t* ids,
                      void* out);
 
 // x = LayerNorm(x + residual), row by row.
-void add_layernorm(Element e, cudaStream_t stream, void* x, const void* residual,
-                   const void* gamma, const void* beta, std::size_t rows, std::size_t cols,
-                   float eps);
+void add_layernorm(Element e, cudaStream_t stream, void* x, const void* residual, const void* gamma,
+                   const void* beta, std::size_t rows, std::size_t cols, float eps);
 
 // y = act(y + bias) in place; bias may be null.
 void bias_activation(Element e, cudaStream_t stream, void* y, const void* bias, std::size_t rows,
@@ -43,8 +42,7 @@ void pool(Element e, cudaStream_t stream, const void* x, std::size_t cols,
           std::size_t out_stride);
 
 // Each row divided by max(norm, 1e-12).
-void l2_normalize_rows(Element e, cudaStream_t stream, void* x, std::size_t rows,
-                       std::size_t cols);
+void l2_normalize_rows(Element e, cudaStream_t stream, void* x, std::size_t rows, std::size_t cols);
 
 void convert_from_f32(Element e, cudaStream_t stream, const float* source, std::size_t n,
                       void* destination);
@@ -59,11 +57,11 @@ struct AttentionTile {
 };
 
 struct AttentionArgs {
-  const void* qkv = nullptr;                // [tokens, 3 * heads * head_dim]
-  void* out = nullptr;                      // [tokens, heads * head_dim]
-  const std::int64_t* offsets = nullptr;    // device, sequences + 1
+  const void* qkv = nullptr;                  // [tokens, 3 * heads * head_dim]
+  void* out = nullptr;                        // [tokens, heads * head_dim]
+  const std::int64_t* offsets = nullptr;      // device, sequences + 1
   const std::int64_t* key_lengths = nullptr;  // device, per sequence; null: whole sequences
-  const AttentionTile* tiles = nullptr;     // device
+  const AttentionTile* tiles = nullptr;       // device
   std::size_t tile_count = 0;
   std::size_t heads = 0;
   std::size_t head_dim = 0;
