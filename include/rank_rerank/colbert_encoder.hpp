@@ -17,8 +17,10 @@
 #include <string_view>
 #include <vector>
 
+#include "rank_rerank/device.hpp"
 #include "rank_rerank/embeddings.hpp"
 #include "rank_rerank/hub.hpp"
+#include "rank_rerank/tensor.hpp"
 
 namespace rank_rerank {
 
@@ -26,6 +28,12 @@ struct ColbertEncoderOptions {
   HubOptions hub;
   std::size_t batch_size = 32;
   int num_threads = 0;  // 0: rank_rerank::default_num_threads()
+  // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
+  // explicit device that cannot be used throws.
+  std::optional<Device> device;
+  // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16 or
+  // bf16 (CUDA only; f32 accumulation). An automatic fallback to the CPU computes in f32.
+  DType dtype = DType::f32;
   // Override the checkpoint's settings.
   std::optional<std::size_t> query_length;
   std::optional<std::size_t> document_length;

@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "rank_rerank/device.hpp"
 #include "rank_rerank/hub.hpp"
+#include "rank_rerank/tensor.hpp"
 
 namespace rank_rerank {
 
@@ -18,6 +20,12 @@ struct CrossEncoderOptions {
   HubOptions hub;
   std::size_t batch_size = 32;
   int num_threads = 0;  // 0: rank_rerank::default_num_threads()
+  // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
+  // explicit device that cannot be used throws.
+  std::optional<Device> device;
+  // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16 or
+  // bf16 (CUDA only; f32 accumulation). An automatic fallback to the CPU computes in f32.
+  DType dtype = DType::f32;
   // Overrides tokenizer_config.json's model_max_length (capped at max_position_embeddings).
   std::optional<std::size_t> max_length;
 };

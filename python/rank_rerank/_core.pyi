@@ -424,6 +424,8 @@ class SentenceEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @overload
     def encode(self, texts: str) -> Float32Array:
@@ -458,6 +460,8 @@ class ColbertEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @overload
     def encode(
@@ -489,6 +493,8 @@ class CrossEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     def predict(
         self, pairs: Sequence[tuple[str, str]], *, apply_softmax: bool = False

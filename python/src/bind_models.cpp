@@ -9,6 +9,7 @@
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
+#include "rank_rerank/compute_dtype.hpp"
 #include "rank_rerank/cross_encoder.hpp"
 #include "rank_rerank/sentence_encoder.hpp"
 
@@ -50,21 +51,37 @@ nb::list per_text(const PackedEmbeddings& e) {
   return out;
 }
 
+// device None / "auto": CUDA when usable, else the CPU; dtype "float32" / "float16" / "bfloat16".
+template <class Options>
+void set_compute(Options& options, const std::optional<std::string>& device,
+                 const std::string& dtype) {
+  if (device && *device != "auto" && *device != "AUTO") options.device = Device::parse(*device);
+  options.dtype = parse_compute_dtype(dtype);
+}
+
+// Appended to the constructors' docstrings (a literal: nanobind keeps the pointer).
+#define RANK_RERANK_COMPUTE_DOC                                                                  \
+  "\ndevice: None or 'auto' (CUDA when usable, else the CPU, saying why once), 'cpu', 'cuda',\n" \
+  "'cuda:N'; an explicit device that cannot be used raises. dtype: 'float32' (default: the\n"    \
+  "same numbers as the CPU), 'float16' or 'bfloat16' (CUDA only; f32 accumulation)."
+
 }  // namespace
 
 void bind_models(nb::module_& m) {
   nb::class_<SentenceEncoder>(
       m, "SentenceEncoder",
       "A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize in\n"
-      "modules.json; BERT architectures), running on the CPU. Gives the embeddings\n"
+      "modules.json; BERT architectures), on the CPU or a CUDA GPU. Gives the embeddings\n"
       "SentenceTransformer(name).encode(texts) gives.")
       .def(
           "__init__",
           [](SentenceEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> max_seq_length,
              const std::string& revision, std::optional<std::string> cache_dir,
-             std::optional<bool> offline) {
+             std::optional<bool> offline, std::optional<std::string> device,
+             const std::string& dtype) {
             SentenceEncoderOptions options;
+            set_compute(options, device, dtype);
             options.batch_size = batch_size;
             options.num_threads = num_threads;
             options.max_seq_length = max_seq_length;
@@ -77,10 +94,12 @@ void bind_models(nb::module_& m) {
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
           nb::arg("num_threads") = 0, nb::arg("max_seq_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
-          nb::arg("offline") = nb::none(),
-          "Load from a local directory or a Hugging Face repo id (resolved in the huggingface_hub\n"
-          "cache, downloaded when missing). num_threads 0 uses rank_rerank.get_num_threads();\n"
-          "max_seq_length overrides sentence_bert_config.json.")
+          nb::arg("offline") = nb::none(), nb::arg("device") = nb::none(),
+          nb::arg("dtype") = "float32",
+          "Load from a local directory or a Hugging Face repo id (resolved in the\n"
+          "huggingface_hub cache, downloaded when missing). num_threads 0 uses\n"
+          "rank_rerank.get_num_threads(); max_seq_length overrides\n"
+          "sentence_bert_config.json." RANK_RERANK_COMPUTE_DOC)
       .def(
           "encode",
           [](const SentenceEncoder& encoder, const std::string& text) {
@@ -115,15 +134,17 @@ void bind_models(nb::module_& m) {
 
   nb::class_<ColbertEncoder>(
       m, "ColbertEncoder",
-      "A ColBERT encoder (PyLate / sentence-transformers layout, or Stanford HF_ColBERT) running\n"
-      "on the CPU: one L2-normalised vector per token, as pylate.models.ColBERT.encode.")
+      "A ColBERT encoder (PyLate / sentence-transformers layout, or Stanford HF_ColBERT) on the\n"
+      "CPU or a CUDA GPU: one L2-normalised vector per token, as pylate.models.ColBERT.encode.")
       .def(
           "__init__",
           [](ColbertEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> query_length,
              std::optional<std::size_t> document_length, const std::string& revision,
-             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+             std::optional<std::string> cache_dir, std::optional<bool> offline,
+             std::optional<std::string> device, const std::string& dtype) {
             ColbertEncoderOptions options;
+            set_compute(options, device, dtype);
             options.batch_size = batch_size;
             options.num_threads = num_threads;
             options.query_length = query_length;
@@ -138,8 +159,9 @@ void bind_models(nb::module_& m) {
           nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
           nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
-          "Load from a local directory or a Hugging Face repo id. query_length / document_length\n"
-          "override the checkpoint's settings.")
+          nb::arg("device") = nb::none(), nb::arg("dtype") = "float32",
+          "Load from a local directory or a Hugging Face repo id. query_length /\n"
+          "document_length override the checkpoint's settings." RANK_RERANK_COMPUTE_DOC)
       .def(
           "encode",
           [](const ColbertEncoder& encoder, const std::vector<std::string>& texts, bool is_query,
@@ -162,14 +184,16 @@ void bind_models(nb::module_& m) {
 
   nb::class_<CrossEncoder>(
       m, "CrossEncoder",
-      "A sentence-transformers cross-encoder (BertForSequenceClassification) running on the CPU.\n"
+      "A sentence-transformers cross-encoder (BertForSequenceClassification), CPU or CUDA.\n"
       "Same scores as sentence_transformers.CrossEncoder(name).predict(pairs).")
       .def(
           "__init__",
           [](CrossEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> max_length, const std::string& revision,
-             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+             std::optional<std::string> cache_dir, std::optional<bool> offline,
+             std::optional<std::string> device, const std::string& dtype) {
             CrossEncoderOptions options;
+            set_compute(options, device, dtype);
             options.batch_size = batch_size;
             options.num_threads = num_threads;
             options.max_length = max_length;
@@ -182,9 +206,10 @@ void bind_models(nb::module_& m) {
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
           nb::arg("num_threads") = 0, nb::arg("max_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
-          nb::arg("offline") = nb::none(),
-          "Load from a local directory or a Hugging Face repo id. max_length overrides the\n"
-          "tokenizer's model_max_length.")
+          nb::arg("offline") = nb::none(), nb::arg("device") = nb::none(),
+          nb::arg("dtype") = "float32",
+          "Load from a local directory or a Hugging Face repo id. max_length\n"
+          "overrides the tokenizer's model_max_length." RANK_RERANK_COMPUTE_DOC)
       .def(
           "predict",
           [](const CrossEncoder& encoder,

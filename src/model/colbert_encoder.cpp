@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "model/batching.hpp"
 #include "model/colbert_settings.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
@@ -61,26 +62,26 @@ struct ColbertEncoder::Impl {
     out.dim = projection.back().out_features();
     out.offsets.push_back(0);
     std::vector<float> host;
-    for (std::size_t begin = 0; begin < texts.size(); begin += batch_size) {
-      const std::size_t end = std::min(texts.size(), begin + batch_size);
-      const model::PackedIds batch = prepare(texts, begin, end, is_query);
-      const std::size_t rows = batch.ids.size();
-      backend::Buffer x = encoder.forward(batch.view());
-      for (const model::DenseLayer& dense : projection) x = dense.forward(be, x.data(), rows);
-      be.l2_normalize_rows(x.data(), rows, out.dim);
-      host.resize(rows * out.dim);
-      be.download(x.data(), host.size(), host.data());
-      for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
-        for (auto t = static_cast<std::size_t>(batch.offsets[s]);
-             t < static_cast<std::size_t>(batch.offsets[s + 1]); ++t) {
-          if (!is_query && skiplist.contains(batch.ids[t])) continue;
-          out.values.insert(out.values.end(),
-                            host.begin() + static_cast<std::ptrdiff_t>(t * out.dim),
-                            host.begin() + static_cast<std::ptrdiff_t>((t + 1) * out.dim));
-        }
-        out.offsets.push_back(static_cast<std::int64_t>(out.values.size() / out.dim));
-      }
-    }
+    model::for_each_batch(
+        texts.size(), batch_size, "ColbertEncoder.encode", [&](std::size_t begin, std::size_t end) {
+          const model::PackedIds batch = prepare(texts, begin, end, is_query);
+          const std::size_t rows = batch.ids.size();
+          backend::Buffer x = encoder.forward(batch.view());
+          for (const model::DenseLayer& dense : projection) x = dense.forward(be, x.data(), rows);
+          be.l2_normalize_rows(x.data(), rows, out.dim);
+          host.resize(rows * out.dim);
+          be.download(x.data(), host.size(), host.data());
+          for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
+            for (auto t = static_cast<std::size_t>(batch.offsets[s]);
+                 t < static_cast<std::size_t>(batch.offsets[s + 1]); ++t) {
+              if (!is_query && skiplist.contains(batch.ids[t])) continue;
+              out.values.insert(out.values.end(),
+                                host.begin() + static_cast<std::ptrdiff_t>(t * out.dim),
+                                host.begin() + static_cast<std::ptrdiff_t>((t + 1) * out.dim));
+            }
+            out.offsets.push_back(static_cast<std::int64_t>(out.values.size() / out.dim));
+          }
+        });
     return out;
   }
 };
@@ -101,7 +102,8 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                                                const ColbertEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("ColbertEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
   model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
 
   model::ColbertSettings settings;

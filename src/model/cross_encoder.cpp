@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 
+#include "model/batching.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
 #include "rank_rerank/error.hpp"
@@ -47,7 +48,8 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
                                            const CrossEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("CrossEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
   model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
   const auto h = static_cast<std::int64_t>(bert.config.hidden_size);
   const std::string prefix = bert.encoder.prefix();  // a copy: the encoder is moved below
@@ -107,36 +109,37 @@ std::vector<float> CrossEncoder::predict(
   options.truncation = std::optional<TruncationOptions>(TruncationOptions{m.max_length});
   options.padding = std::optional<PaddingOptions>();
   options.num_threads = be.num_threads();
-  for (std::size_t begin = 0; begin < pairs.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(pairs.size(), begin + m.batch_size);
-    std::vector<std::string_view> queries, documents;
-    for (std::size_t i = begin; i < end; ++i) {
-      queries.push_back(pairs[i].first);
-      documents.push_back(pairs[i].second);
-    }
-    model::PackedIds batch;
-    for (const Encoding& e : m.tokenizer.encode_batch(queries, documents, options)) batch.append(e);
-    const backend::Buffer tokens = m.encoder.forward(batch.view());
-    const std::size_t n = end - begin;
-    backend::Buffer first = be.allocate(n * h);
-    be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
-    backend::Buffer pooled = be.allocate(n * h);
-    be.linear(first.data(), n, h, m.pooler_weight.data(), m.pooler_bias.data(), h,
-              backend::Activation::tanh, pooled.data());
-    backend::Buffer logits = be.allocate(n * m.labels);
-    be.linear(pooled.data(), n, h, m.classifier_weight.data(), m.classifier_bias.data(), m.labels,
-              m.activation, logits.data());
-    float* out = scores.data() + begin * m.labels;
-    be.download(logits.data(), logits.size(), out);
-    if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
-      for (std::size_t r = 0; r < n; ++r) {
-        float* row = out + r * m.labels;
-        const float top = *std::max_element(row, row + m.labels);
-        float sum = 0;
-        for (std::size_t c = 0; c < m.labels; ++c) sum += row[c] = std::exp(row[c] - top);
-        for (std::size_t c = 0; c < m.labels; ++c) row[c] /= sum;
-      }
-  }
+  model::for_each_batch(
+      pairs.size(), m.batch_size, "CrossEncoder.predict", [&](std::size_t begin, std::size_t end) {
+        std::vector<std::string_view> queries, documents;
+        for (std::size_t i = begin; i < end; ++i) {
+          queries.push_back(pairs[i].first);
+          documents.push_back(pairs[i].second);
+        }
+        model::PackedIds batch;
+        for (const Encoding& e : m.tokenizer.encode_batch(queries, documents, options))
+          batch.append(e);
+        const backend::Buffer tokens = m.encoder.forward(batch.view());
+        const std::size_t n = end - begin;
+        backend::Buffer first = be.allocate(n * h);
+        be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
+        backend::Buffer pooled = be.allocate(n * h);
+        be.linear(first.data(), n, h, m.pooler_weight.data(), m.pooler_bias.data(), h,
+                  backend::Activation::tanh, pooled.data());
+        backend::Buffer logits = be.allocate(n * m.labels);
+        be.linear(pooled.data(), n, h, m.classifier_weight.data(), m.classifier_bias.data(),
+                  m.labels, m.activation, logits.data());
+        float* out = scores.data() + begin * m.labels;
+        be.download(logits.data(), logits.size(), out);
+        if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
+          for (std::size_t r = 0; r < n; ++r) {
+            float* row = out + r * m.labels;
+            const float top = *std::max_element(row, row + m.labels);
+            float sum = 0;
+            for (std::size_t c = 0; c < m.labels; ++c) sum += row[c] = std::exp(row[c] - top);
+            for (std::size_t c = 0; c < m.labels; ++c) row[c] /= sum;
+          }
+      });
   return scores;
 }
 

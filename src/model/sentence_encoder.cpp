@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "backend/backend.hpp"
+#include "model/batching.hpp"
 #include "model/bert.hpp"
 #include "model/pretrained.hpp"
 #include "model/sentence_modules.hpp"
@@ -42,7 +43,8 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                                                  const SentenceEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("SentenceEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
   model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
   const model::BertConfig& config = bert.config;
 
@@ -103,17 +105,19 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) c
   out.rows = texts.size();
   out.dim = dimension();
   out.values.resize(out.rows * out.dim);
-  for (std::size_t begin = 0; begin < texts.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(texts.size(), begin + m.batch_size);
-    const model::PackedIds batch = m.tokenize(texts, begin, end);
-    const backend::Buffer tokens = m.encoder.forward(batch.view());
-    backend::Buffer pooled = be.allocate((end - begin) * out.dim);
-    for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
-      be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
-              pooled.data() + k * word_dim, out.dim);
-    if (m.normalize) be.l2_normalize_rows(pooled.data(), end - begin, out.dim);
-    be.download(pooled.data(), pooled.size(), out.values.data() + begin * out.dim);
-  }
+  model::for_each_batch(texts.size(), m.batch_size, "SentenceEncoder.encode",
+                        [&](std::size_t begin, std::size_t end) {
+                          const model::PackedIds batch = m.tokenize(texts, begin, end);
+                          const backend::Buffer tokens = m.encoder.forward(batch.view());
+                          backend::Buffer pooled = be.allocate((end - begin) * out.dim);
+                          for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
+                            be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
+                                    pooled.data() + k * word_dim, out.dim);
+                          if (m.normalize)
+                            be.l2_normalize_rows(pooled.data(), end - begin, out.dim);
+                          be.download(pooled.data(), pooled.size(),
+                                      out.values.data() + begin * out.dim);
+                        });
   return out;
 }
 
@@ -122,16 +126,16 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   PackedEmbeddings out;
   out.dim = hidden_size();
   out.offsets.push_back(0);
-  for (std::size_t begin = 0; begin < texts.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(texts.size(), begin + m.batch_size);
-    const model::PackedIds batch = m.tokenize(texts, begin, end);
-    const backend::Buffer tokens = m.encoder.forward(batch.view());
-    const std::size_t start = out.values.size();
-    out.values.resize(start + tokens.size());
-    m.backend->download(tokens.data(), tokens.size(), out.values.data() + start);
-    for (std::size_t i = 1; i < batch.offsets.size(); ++i)
-      out.offsets.push_back(out.offsets[begin] + batch.offsets[i]);
-  }
+  model::for_each_batch(texts.size(), m.batch_size, "SentenceEncoder.encode_tokens",
+                        [&](std::size_t begin, std::size_t end) {
+                          const model::PackedIds batch = m.tokenize(texts, begin, end);
+                          const backend::Buffer tokens = m.encoder.forward(batch.view());
+                          std::vector<float> host(tokens.size());
+                          m.backend->download(tokens.data(), tokens.size(), host.data());
+                          out.values.insert(out.values.end(), host.begin(), host.end());
+                          for (std::size_t i = 1; i < batch.offsets.size(); ++i)
+                            out.offsets.push_back(out.offsets[begin] + batch.offsets[i]);
+                        });
   return out;
 }
 

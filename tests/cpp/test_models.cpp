@@ -74,7 +74,8 @@ TEST_P(TinyBert, MatchesTransformersLastHiddenState) {
                                                   backend::make_cpu_backend(threads));
     const backend::Buffer out = encoder.forward({ids, types, offsets});
     ASSERT_EQ(out.size(), want.size());
-    const double error = max_row_relative_error({out.data(), out.size()}, want, 36);
+    const double error =
+        max_row_relative_error({static_cast<const float*>(out.data().get()), out.size()}, want, 36);
     RecordProperty("max_row_relative_error_threads_" + std::to_string(threads), [&] {
       char text[32];
       std::snprintf(text, sizeof text, "%.2e", error);
