@@ -24,7 +24,10 @@ namespace rank_rerank {
 
 struct ColbertEncoderOptions {
   HubOptions hub;
-  std::size_t batch_size = 32;
+  std::size_t batch_size = 32;  // at most this many texts per forward pass
+  // At most this many tokens per forward pass (a longer text gets a pass of its own); inputs are
+  // sorted by length into passes, results come back in input order.
+  std::size_t max_batch_tokens = 16384;
   int num_threads = 0;  // 0: rank_rerank::default_num_threads()
   // Override the checkpoint's settings.
   std::optional<std::size_t> query_length;
@@ -56,5 +59,8 @@ class ColbertEncoder {
   explicit ColbertEncoder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// PyLate's name for it.
+using ColBERT = ColbertEncoder;
 
 }  // namespace rank_rerank

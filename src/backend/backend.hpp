@@ -92,6 +92,9 @@ struct EmbeddingTables {
   const float* beta = nullptr;        // [hidden]
   std::size_t hidden = 0;
   float eps = 1e-12f;
+  // Position ids start here: token i of a sequence reads position row position_offset + i
+  // (RoBERTa / XLM-R: padding_idx + 1).
+  std::size_t position_offset = 0;
 };
 
 class Backend {
@@ -110,7 +113,8 @@ class Backend {
   // `size` floats from backend memory to host memory.
   virtual void download(const float* source, std::size_t size, float* destination) = 0;
 
-  // out[t] = LayerNorm(word[ids[t]] + position[t - offsets[seq]] + token_type[type_ids[t]]).
+  // out[t] = LayerNorm(word[ids[t]] + position[position_offset + t - offsets[seq]]
+  //                   + token_type[type_ids[t]]).
   // out: [tokens, hidden].
   virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables,
                                float* out) = 0;
