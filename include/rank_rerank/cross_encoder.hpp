@@ -31,10 +31,11 @@ class CrossEncoder {
   // config.json (model_type bert, roberta, xlm-roberta, electra or distilbert; num_labels from the
   // classifier's shape), the encoder with its classification head (BERT: pooler + classifier;
   // RoBERTa / XLM-R: classifier.dense + tanh + classifier.out_proj; ELECTRA: the same with GELU;
-  // DistilBERT: pre_classifier + ReLU + classifier), the tokenizer. The activation applied to the logits is resolved as
-  // sentence-transformers does: config.json sentence_transformers.activation_fn, else the legacy
-  // sbert_ce_default_activation_function, else Sigmoid for one label and Identity otherwise.
-  // Throws Error naming the file and what was found versus expected.
+  // DistilBERT: pre_classifier + ReLU + classifier), the tokenizer. The activation applied to the
+  // logits is resolved as sentence-transformers does: config.json
+  // sentence_transformers.activation_fn, else the legacy sbert_ce_default_activation_function, else
+  // Sigmoid for one label and Identity otherwise. Throws Error naming the file and what was found
+  // versus expected.
   static CrossEncoder from_pretrained(std::string_view path_or_id,
                                       const CrossEncoderOptions& options = {});
 

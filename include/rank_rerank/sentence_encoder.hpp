@@ -22,7 +22,7 @@ struct SentenceEncoderOptions {
   // At most this many tokens per forward pass (a longer text gets a pass of its own). Texts are
   // sorted by length into passes; results come back in input order.
   std::size_t max_batch_tokens = 16384;
-  int num_threads = 0;          // 0: rank_rerank::default_num_threads()
+  int num_threads = 0;  // 0: rank_rerank::default_num_threads()
   // Overrides sentence_bert_config.json's max_seq_length (tokens, special tokens included).
   std::optional<std::size_t> max_seq_length;
 };

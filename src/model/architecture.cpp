@@ -96,8 +96,8 @@ TransformerConfig distilbert_config(const JsonConfig& config) {
   c.intermediate_size = positive(config, "hidden_dim");
   c.max_position_embeddings = positive(config, "max_position_embeddings", 512);
   c.uses_token_types = false;
-  c.hidden_act = backend::activation_from_hf_name(
-      config.get_or<std::string>("activation", "gelu"), config.where() + ": activation");
+  c.hidden_act = backend::activation_from_hf_name(config.get_or<std::string>("activation", "gelu"),
+                                                  config.where() + ": activation");
   check_heads(config, c);
   return c;
 }
@@ -106,18 +106,24 @@ TransformerConfig distilbert_config(const JsonConfig& config) {
 
 std::string_view architecture_name(Architecture architecture) noexcept {
   switch (architecture) {
-    case Architecture::bert: return "bert";
-    case Architecture::roberta: return "roberta";
-    case Architecture::xlm_roberta: return "xlm-roberta";
-    case Architecture::electra: return "electra";
-    case Architecture::distilbert: return "distilbert";
+    case Architecture::bert:
+      return "bert";
+    case Architecture::roberta:
+      return "roberta";
+    case Architecture::xlm_roberta:
+      return "xlm-roberta";
+    case Architecture::electra:
+      return "electra";
+    case Architecture::distilbert:
+      return "distilbert";
   }
   return "?";
 }
 
 std::string supported_architectures() {
   std::string out;
-  for (Architecture a : kArchitectures) out += (out.empty() ? "" : ", ") + std::string(architecture_name(a));
+  for (Architecture a : kArchitectures)
+    out += (out.empty() ? "" : ", ") + std::string(architecture_name(a));
   return out;
 }
 
@@ -127,11 +133,15 @@ const TensorNames& tensor_names(Architecture architecture) noexcept {
   static const TensorNames electra = electra_names();
   static const TensorNames distilbert = distilbert_names();
   switch (architecture) {
-    case Architecture::bert: return bert;
+    case Architecture::bert:
+      return bert;
     case Architecture::roberta:
-    case Architecture::xlm_roberta: return roberta;
-    case Architecture::electra: return electra;
-    case Architecture::distilbert: return distilbert;
+    case Architecture::xlm_roberta:
+      return roberta;
+    case Architecture::electra:
+      return electra;
+    case Architecture::distilbert:
+      return distilbert;
   }
   return bert;
 }

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "model/colbert_settings.hpp"
 #include "model/batching.hpp"
+#include "model/colbert_settings.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
 #include "rank_rerank/error.hpp"
@@ -68,13 +68,13 @@ struct ColbertEncoder::Impl {
     // Which vectors survive is known from the ids: the output layout is fixed before encoding.
     out.offsets.push_back(0);
     for (const Encoding& e : prepared.encodings)
-      out.offsets.push_back(
-          out.offsets.back() +
-          std::count_if(e.ids.begin(), e.ids.end(), [&](std::int32_t id) { return kept(id, is_query); }));
+      out.offsets.push_back(out.offsets.back() +
+                            std::count_if(e.ids.begin(), e.ids.end(),
+                                          [&](std::int32_t id) { return kept(id, is_query); }));
     out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
     std::vector<float> host;
-    const auto batches = model::plan_batches(model::lengths_of(prepared.encodings), batch_size,
-                                             max_batch_tokens);
+    const auto batches =
+        model::plan_batches(model::lengths_of(prepared.encodings), batch_size, max_batch_tokens);
     for (const std::vector<std::size_t>& items : batches) {
       model::PackedIds batch = model::PackedIds::gather(prepared.encodings, items);
       for (std::size_t i : items) batch.key_lengths.push_back(prepared.key_lengths[i]);
@@ -85,7 +85,8 @@ struct ColbertEncoder::Impl {
       host.resize(rows * out.dim);
       be.download(x.data(), host.size(), host.data());
       for (std::size_t k = 0; k < items.size(); ++k) {
-        float* target = out.values.data() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim);
+        float* target =
+            out.values.data() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim);
         for (auto t = static_cast<std::size_t>(batch.offsets[k]);
              t < static_cast<std::size_t>(batch.offsets[k + 1]); ++t) {
           if (!kept(batch.ids[t], is_query)) continue;

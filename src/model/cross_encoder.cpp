@@ -165,8 +165,8 @@ std::vector<float> CrossEncoder::predict(
     backend::Buffer first = be.allocate(n * h);
     be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
     backend::Buffer dense = be.allocate(n * h);
-    be.linear(first.data(), n, h, m.dense_weight.data(), m.dense_bias.data(), h,
-              m.dense_activation, dense.data());
+    be.linear(first.data(), n, h, m.dense_weight.data(), m.dense_bias.data(), h, m.dense_activation,
+              dense.data());
     backend::Buffer logits = be.allocate(n * m.labels);
     be.linear(dense.data(), n, h, m.classifier_weight.data(), m.classifier_bias.data(), m.labels,
               m.activation, logits.data());

@@ -27,7 +27,7 @@ Tokenizer load_tokenizer(std::string_view path_or_id, const HubOptions& hub) {
 }
 
 PretrainedTransformer load_transformer(std::string_view path_or_id, const HubOptions& hub,
-                         std::shared_ptr<backend::Backend> backend) {
+                                       std::shared_ptr<backend::Backend> backend) {
   JsonConfig json = JsonConfig::load(hf_resolve(path_or_id, "config.json", hub));
   TransformerConfig config = TransformerConfig::from_json(json);
   Weights weights = hf_load_weights(path_or_id, hub);

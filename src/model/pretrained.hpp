@@ -30,7 +30,7 @@ struct PretrainedTransformer {
   TransformerEncoder encoder;
 };
 PretrainedTransformer load_transformer(std::string_view path_or_id, const HubOptions& hub,
-                         std::shared_ptr<backend::Backend> backend);
+                                       std::shared_ptr<backend::Backend> backend);
 
 // The checkpoint in a module folder ("1_Dense"): model.safetensors, else pytorch_model.bin.
 Weights load_folder_weights(std::string_view path_or_id, const std::string& folder,

@@ -1,14 +1,14 @@
-// SentenceEncoder: tokenizer -> batches by token budget -> transformer encoder -> pooling -> optional L2
-// normalisation, scattered back into input order.
+// SentenceEncoder: tokenizer -> batches by token budget -> transformer encoder -> pooling ->
+// optional L2 normalisation, scattered back into input order.
 #include "rank_rerank/sentence_encoder.hpp"
 
 #include <algorithm>
 
 #include "backend/backend.hpp"
 #include "model/batching.hpp"
-#include "model/transformer.hpp"
 #include "model/pretrained.hpp"
 #include "model/sentence_modules.hpp"
+#include "model/transformer.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/json_config.hpp"
 #include "rank_rerank/tokenizer.hpp"
@@ -94,10 +94,9 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                   std::to_string(config.max_position_embeddings) + ")");
 
   Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
-  return SentenceEncoder(
-      std::make_unique<Impl>(Impl{std::move(be), std::move(bert.encoder), std::move(tokenizer),
-                                  std::move(pooling), normalize, max_length, options.batch_size,
-                                  options.max_batch_tokens}));
+  return SentenceEncoder(std::make_unique<Impl>(
+      Impl{std::move(be), std::move(bert.encoder), std::move(tokenizer), std::move(pooling),
+           normalize, max_length, options.batch_size, options.max_batch_tokens}));
 }
 
 Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) const {

@@ -21,8 +21,7 @@ std::string sample_names(const Weights& weights) {
 
 }  // namespace
 
-TransformerEncoder TransformerEncoder::load(const TransformerConfig& config,
-                                            const Weights& weights,
+TransformerEncoder TransformerEncoder::load(const TransformerConfig& config, const Weights& weights,
                                             std::shared_ptr<backend::Backend> backend) {
   TransformerEncoder m;
   m.config_ = config;
@@ -35,9 +34,10 @@ TransformerEncoder TransformerEncoder::load(const TransformerConfig& config,
   } else if (weights.contains(names.task_prefix + probe)) {
     m.prefix_ = names.task_prefix;
   } else {
-    throw_invalid(weights.source() + ": not a " + std::string(architecture_name(config.architecture)) +
-                  " checkpoint: expected '" + probe + "' or '" + names.task_prefix + probe +
-                  "', found " + sample_names(weights));
+    throw_invalid(weights.source() + ": not a " +
+                  std::string(architecture_name(config.architecture)) + " checkpoint: expected '" +
+                  probe + "' or '" + names.task_prefix + probe + "', found " +
+                  sample_names(weights));
   }
   const auto h = static_cast<std::int64_t>(config.hidden_size);
   const auto e = static_cast<std::int64_t>(config.embedding_size);
@@ -60,8 +60,8 @@ TransformerEncoder TransformerEncoder::load(const TransformerConfig& config,
   m.position_ = param(names.position + ".weight",
                       {static_cast<std::int64_t>(config.max_position_embeddings), e});
   if (!names.token_type.empty() && config.type_vocab_size > 0)
-    m.token_type_ = param(names.token_type + ".weight",
-                          {static_cast<std::int64_t>(config.type_vocab_size), e});
+    m.token_type_ =
+        param(names.token_type + ".weight", {static_cast<std::int64_t>(config.type_vocab_size), e});
   m.embedding_norm_weight_ = norm(names.embedding_norm, "weight", "gamma", e);
   m.embedding_norm_bias_ = norm(names.embedding_norm, "bias", "beta", e);
   if (!names.embedding_projection.empty() && config.embedding_size != config.hidden_size) {
@@ -123,7 +123,8 @@ void TransformerEncoder::validate(const backend::TokenBatch& batch) const {
                     std::to_string(batch.key_lengths[s]) + " is outside [1, sequence length " +
                     std::to_string(batch.offsets[s + 1] - batch.offsets[s]) + "]");
     const std::int64_t len = batch.offsets[s + 1] - batch.offsets[s];
-    if (len < 0) throw_invalid("encoder forward: offsets decrease at sequence " + std::to_string(s));
+    if (len < 0)
+      throw_invalid("encoder forward: offsets decrease at sequence " + std::to_string(s));
     if (static_cast<std::size_t>(len) > config_.max_sequence_length())
       throw_invalid("encoder forward: sequence " + std::to_string(s) + " has " +
                     std::to_string(len) + " tokens, more than the " +
@@ -140,8 +141,9 @@ void TransformerEncoder::validate(const backend::TokenBatch& batch) const {
     if (!config_.uses_token_types) continue;
     const std::size_t types = config_.type_vocab_size;
     if (batch.type_ids[i] < 0 || static_cast<std::size_t>(batch.type_ids[i]) >= types)
-      throw_invalid("encoder forward: type id " + std::to_string(batch.type_ids[i]) + " at position " +
-                    std::to_string(i) + " is outside [0, " + std::to_string(types) + ")");
+      throw_invalid("encoder forward: type id " + std::to_string(batch.type_ids[i]) +
+                    " at position " + std::to_string(i) + " is outside [0, " +
+                    std::to_string(types) + ")");
   }
 }
 

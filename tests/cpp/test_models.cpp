@@ -71,7 +71,7 @@ TEST_P(TinyBert, MatchesTransformersLastHiddenState) {
   const std::vector<float> want = reference.get("last_hidden_state").to_f32();
   for (int threads : {1, 2}) {
     const auto encoder = model::TransformerEncoder::load(config, Weights::open(fixtures() / name),
-                                                  backend::make_cpu_backend(threads));
+                                                         backend::make_cpu_backend(threads));
     const backend::Buffer out = encoder.forward({ids, types, offsets});
     ASSERT_EQ(out.size(), want.size());
     const double error = max_row_relative_error({out.data(), out.size()}, want, 36);
@@ -125,10 +125,11 @@ TEST(TinyBertErrors, BadBatchesAndConfigsAreRejected) {
 
   // Shapes that do not match the config, a foreign architecture, missing tensors.
   model::TransformerConfig wider = config;
-  wider.hidden_size = 48;
+  wider.hidden_size = wider.embedding_size = 48;
   wider.num_heads = 4;
-  const std::string shape_error = error_of(
-      [&] { model::TransformerEncoder::load(wider, Weights::open(dir), backend::make_cpu_backend(1)); });
+  const std::string shape_error = error_of([&] {
+    model::TransformerEncoder::load(wider, Weights::open(dir), backend::make_cpu_backend(1));
+  });
   EXPECT_NE(shape_error.find("embeddings.word_embeddings.weight"), std::string::npos)
       << shape_error;
   EXPECT_NE(shape_error.find("48"), std::string::npos) << shape_error;
@@ -149,9 +150,9 @@ TEST(TinyBertErrors, BadBatchesAndConfigsAreRejected) {
             }).find("not a multiple"),
             std::string::npos);
   const std::string not_bert = error_of([&] {
-    model::TransformerEncoder::load(config,
-                             Weights::open(fixtures() / "bert_tiny_gelu_reference.safetensors"),
-                             backend::make_cpu_backend(1));
+    model::TransformerEncoder::load(
+        config, Weights::open(fixtures() / "bert_tiny_gelu_reference.safetensors"),
+        backend::make_cpu_backend(1));
   });
   EXPECT_NE(not_bert.find("not a bert checkpoint"), std::string::npos) << not_bert;
   EXPECT_NE(not_bert.find("input_ids"), std::string::npos) << not_bert;

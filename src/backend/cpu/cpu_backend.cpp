@@ -67,8 +67,8 @@ class CpuBackend final : public Backend {
     std::vector<std::int32_t> positions(n);
     for (std::size_t s = 0; s < batch.sequences(); ++s)
       for (auto i = batch.offsets[s]; i < batch.offsets[s + 1]; ++i)
-        positions[static_cast<std::size_t>(i)] =
-            static_cast<std::int32_t>(t.position_offset + static_cast<std::size_t>(i - batch.offsets[s]));
+        positions[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(
+            t.position_offset + static_cast<std::size_t>(i - batch.offsets[s]));
 #pragma omp parallel num_threads(threads_)
     {
       const auto [begin, end] = block_of(n, static_cast<std::size_t>(omp_get_num_threads()),
