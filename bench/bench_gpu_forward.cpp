@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
     return props.empty() ? 0 : props[static_cast<std::size_t>(device.index)].free_bytes;
   };
   const std::size_t free_before = free_bytes();
-  model::PretrainedBert bert =
-      model::load_bert(argv[1], HubOptions{}, backend::make_backend(device, dtype));
+  model::PretrainedTransformer bert =
+      model::load_transformer(argv[1], HubOptions{}, backend::make_backend(device, dtype));
 
   std::mt19937 rng(7);
   std::uniform_int_distribution<std::int64_t> length(min_len, max_len);

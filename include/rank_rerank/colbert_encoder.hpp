@@ -26,7 +26,10 @@ namespace rank_rerank {
 
 struct ColbertEncoderOptions {
   HubOptions hub;
-  std::size_t batch_size = 32;
+  std::size_t batch_size = 32;  // at most this many texts per forward pass
+  // At most this many tokens per forward pass (a longer text gets a pass of its own); inputs are
+  // sorted by length into passes, results come back in input order.
+  std::size_t max_batch_tokens = 16384;
   int num_threads = 0;  // 0: rank_rerank::default_num_threads()
   // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
   // explicit device that cannot be used throws.
@@ -64,5 +67,8 @@ class ColbertEncoder {
   explicit ColbertEncoder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// PyLate's name for it.
+using ColBERT = ColbertEncoder;
 
 }  // namespace rank_rerank

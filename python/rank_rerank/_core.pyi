@@ -409,10 +409,11 @@ def hf_load_weights(
     offline: Optional[bool] = None,
 ) -> dict[str, npt.NDArray[np.generic]]:
     """The checkpoint of a model directory or Hub repo, as load_weights returns it."""
-# ---- models: sentence-transformers bi-encoders on the CPU ----
+# ---- models: bi-encoders, ColBERT and cross-encoders on the CPU ----
+# Architectures: BERT, RoBERTa, XLM-RoBERTa, ELECTRA, DistilBERT (config.json model_type).
 
 class SentenceEncoder:
-    """A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize; BERT)."""
+    """A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize)."""
 
     def __init__(
         self,
@@ -424,6 +425,7 @@ class SentenceEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
         device: Optional[str] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
@@ -460,9 +462,29 @@ class ColbertEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
         device: Optional[str] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
+    @staticmethod
+    def from_pretrained(
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        query_length: Optional[int] = None,
+        document_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+    ) -> ColbertEncoder:
+        """The constructor under PyLate's name."""
+    @overload
+    def encode(self, texts: str, *, is_query: bool = True) -> Float32Array:
+        """One text: float32 [n, dim]."""
     @overload
     def encode(
         self, texts: Sequence[str], *, is_query: bool = True, packed: Literal[False] = False
@@ -480,8 +502,15 @@ class ColbertEncoder:
     @property
     def document_length(self) -> int: ...
 
+ColBERT = ColbertEncoder
+
+class RankedDict(TypedDict, total=False):
+    corpus_id: int
+    score: float
+    text: str
+
 class CrossEncoder:
-    """A sentence-transformers cross-encoder (BertForSequenceClassification) on the CPU."""
+    """A sentence-transformers cross-encoder (*ForSequenceClassification) on the CPU."""
 
     def __init__(
         self,
@@ -493,6 +522,7 @@ class CrossEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
         device: Optional[str] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
@@ -500,6 +530,16 @@ class CrossEncoder:
         self, pairs: Sequence[tuple[str, str]], *, apply_softmax: bool = False
     ) -> Float32Array:
         """[len(pairs)] for one label, else [len(pairs), num_labels]."""
+    def rank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        top_k: Optional[int] = None,
+        return_documents: bool = False,
+        *,
+        apply_softmax: bool = False,
+    ) -> list[RankedDict]:
+        """As sentence-transformers' CrossEncoder.rank: best first; one-label models only."""
     @property
     def num_labels(self) -> int: ...
     @property

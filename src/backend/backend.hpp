@@ -151,6 +151,8 @@ struct EmbeddingTables {
   ConstPtr beta;        // [hidden]
   std::size_t hidden = 0;
   float eps = 1e-12f;
+  // Position ids start here: token i of a sequence reads position row position_offset + i
+  // (RoBERTa / XLM-R: padding_idx + 1).
   std::size_t position_offset = 0;
 };
 
@@ -174,7 +176,8 @@ class Backend {
   // backend's queued work.
   virtual void download(ConstPtr source, std::size_t size, float* destination) = 0;
 
-  // out[t] = LayerNorm(word[ids[t]] + position[t - offsets[seq]] + token_type[type_ids[t]]).
+  // out[t] = LayerNorm(word[ids[t]] + position[position_offset + t - offsets[seq]]
+  //                   + token_type[type_ids[t]]).
   // out: [tokens, hidden].
   virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables, Ptr out) = 0;
 

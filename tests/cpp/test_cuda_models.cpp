@@ -12,7 +12,7 @@
 
 #include "io_test_support.hpp"
 #include "model/batching.hpp"
-#include "model/bert.hpp"
+#include "model/transformer.hpp"
 #include "rank_rerank/backend_status.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/compute_dtype.hpp"
@@ -73,15 +73,15 @@ TEST_P(CudaModels, TinyBertsMatchTransformers) {
   for (const char* act : {"gelu", "gelu_new", "relu"}) {
     const std::string name = std::string("bert_tiny_") + act;
     const auto config =
-        model::BertConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
+        model::TransformerConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
     const Weights reference = Weights::open(fixtures() / (name + "_reference.safetensors"));
     const auto ids64 = int64_values(reference.get("input_ids"));
     const auto types64 = int64_values(reference.get("token_type_ids"));
     const std::vector<std::int32_t> ids(ids64.begin(), ids64.end());
     const std::vector<std::int32_t> types(types64.begin(), types64.end());
     const auto offsets = int64_values(reference.get("offsets"));
-    const auto encoder = model::BertEncoder::load(config, Weights::open(fixtures() / name),
-                                                  backend::make_cuda_backend(0, GetParam()));
+    const auto encoder = model::TransformerEncoder::load(config, Weights::open(fixtures() / name),
+                                                         backend::make_cuda_backend(0, GetParam()));
     const backend::Buffer out = encoder.forward({ids, types, offsets});
     std::vector<float> got(out.size());
     encoder.backend().download(out.data(), out.size(), got.data());
@@ -222,29 +222,27 @@ TEST(ModelDevices, ComputeDtypeNames) {
 }
 
 TEST(ModelBatching, OutOfMemorySplitsTheBatchAndOneItemIsAnError) {
-  // A fake device that holds at most 3 inputs at once.
-  std::vector<std::pair<std::size_t, std::size_t>> done;
-  const auto run = [&](std::size_t begin, std::size_t end) {
-    if (end - begin > 3) throw backend::DeviceOutOfMemory("fake: out of memory");
-    done.emplace_back(begin, end);
+  // A fake device that holds at most 3 inputs at once; 19 inputs of one token, 8 per batch.
+  const std::vector<std::size_t> lengths(19, 1);
+  std::vector<std::size_t> done;
+  const auto run = [&](std::span<const std::size_t> items) {
+    if (items.size() > 3) throw backend::DeviceOutOfMemory("fake: out of memory");
+    done.insert(done.end(), items.begin(), items.end());
   };
-  model::for_each_batch(19, 8, "test", run);
-  std::size_t next = 0;
-  for (const auto& [begin, end] : done) {
-    EXPECT_EQ(begin, next);
-    EXPECT_LE(end - begin, 3u);
-    next = end;
-  }
-  EXPECT_EQ(next, 19u);
+  model::for_each_batch(model::plan_batches(lengths, 8, 1000), "test", run);
+  std::vector<std::size_t> every(19);
+  std::iota(every.begin(), every.end(), std::size_t{0});
+  EXPECT_EQ(done, every);  // each input once, in planned order (equal lengths keep input order)
   const std::string message = io_test::error_of(
       [&] {
-        model::for_each_batch(4, 4, "Encoder", [](std::size_t begin, std::size_t end) {
-          if (begin <= 2 && 2 < end) throw backend::DeviceOutOfMemory("fake");
+        model::for_each_batch({{0, 1, 2, 3}}, "Encoder", [](std::span<const std::size_t> items) {
+          if (std::find(items.begin(), items.end(), std::size_t{2}) != items.end())
+            throw backend::DeviceOutOfMemory("fake");
         });
       },
       ErrorKind::runtime);
   EXPECT_NE(message.find("Encoder: input 2 alone does not fit"), std::string::npos) << message;
-  model::for_each_batch(0, 4, "empty", [](std::size_t, std::size_t) { FAIL(); });
+  model::for_each_batch({}, "empty", [](std::span<const std::size_t>) { FAIL(); });
 }
 
 }  // namespace
