@@ -15,5 +15,6 @@ void bind_fusion(nanobind::module_& m);
 void bind_io(nanobind::module_& m);
 void bind_tokenizer(nanobind::module_& m);
 void bind_models(nanobind::module_& m);
+void bind_pipeline(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

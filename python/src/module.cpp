@@ -27,4 +27,5 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_io(m);
   rank_rerank::python::bind_tokenizer(m);
   rank_rerank::python::bind_models(m);
+  rank_rerank::python::bind_pipeline(m);
 }
