@@ -107,7 +107,7 @@ void Progress::advance(std::size_t n) {
   done_ += n;
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_ < std::chrono::milliseconds(100) && done_ < total_) return;
+  if (now - last_ < std::chrono::milliseconds(100) && (total_ == 0 || done_ < total_)) return;
   last_ = now;
   draw();
 }
@@ -116,13 +116,18 @@ void Progress::draw() {
   constexpr int kWidth = 30;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double fraction = total_ ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
+  const double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0.0;
+  if (total_ == 0) {  // the total is unknown (stdin): a counter
+    std::fprintf(stderr, "\r%zu %s  %.0f/s", done_, what_, rate);
+    std::fflush(stderr);
+    return;
+  }
+  const double fraction = static_cast<double>(done_) / static_cast<double>(total_);
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(static_cast<std::size_t>(filled), '=');
   if (filled < kWidth) bar += '>';
   bar.resize(kWidth, ' ');
-  std::fprintf(stderr, "\r[%s] %zu/%zu %s  %.0f/s", bar.c_str(), done_, total_, what_,
-               seconds > 0 ? static_cast<double>(done_) / seconds : 0.0);
+  std::fprintf(stderr, "\r[%s] %zu/%zu %s  %.0f/s", bar.c_str(), done_, total_, what_, rate);
   std::fflush(stderr);
 }
 

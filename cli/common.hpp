@@ -68,8 +68,8 @@ nlohmann::json parse_json_line(const LineReader& reader, const std::string& line
 // The string field `key` of a JSON line; throws InputError when missing or not a string.
 std::string string_field(const LineReader& reader, const nlohmann::json& j, const char* key);
 
-// "\r[=====>     ] done/total what  rate/s" on stderr, at most ten times a second, only when
-// stderr is a terminal; finish() ends the line.
+// "\r[=====>     ] done/total what  rate/s" on stderr (a plain counter when total is 0:
+// unknown), at most ten times a second, only when stderr is a terminal; finish() ends the line.
 class Progress {
  public:
   Progress(std::size_t total, const char* what);

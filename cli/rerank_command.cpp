@@ -84,7 +84,8 @@ std::string result_line(const Record& r, const std::vector<RerankHit>& hits, boo
 class Runner {
  public:
   Runner(const RerankArgs& args, const Reranker& reranker, const DocumentVectors* vectors)
-      : args_(args), reranker_(reranker), vectors_(vectors) {}
+      : args_(args), reranker_(reranker), vectors_(vectors), progress_(0, "queries") {}
+  ~Runner() { progress_.finish(); }
 
   // Scores and writes the pending records; false when stdout fails.
   bool flush() {
@@ -111,6 +112,7 @@ class Runner {
     std::string out;
     for (std::size_t i = 0; i < pending_.size(); ++i)
       out += result_line(pending_[i], hits[i], vectors_ != nullptr, args_.return_documents);
+    progress_.advance(pending_.size());
     pending_.clear();
     return write_stdout(out);
   }
@@ -124,6 +126,7 @@ class Runner {
   const Reranker& reranker_;
   const DocumentVectors* vectors_;
   std::vector<Record> pending_;
+  Progress progress_;
 };
 
 int read_and_rerank(const RerankArgs& args, LineReader& reader, Runner& runner) {

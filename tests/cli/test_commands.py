@@ -154,6 +154,18 @@ def test_encode():
     write("docs.tsv", "x\tfirst\ny\tsecond\n")
     check(run(["encode", "-m", COLBERT, "-i", tsv, "-o", os.path.join(SCRATCH, "t.rrv")]).returncode == 0,
           "encode tsv")
+    # A progress bar when stderr is a terminal (a pseudo-terminal here), none otherwise.
+    master, slave = os.openpty()
+    proc = subprocess.run([BINARY, "encode", "-m", COLBERT, "-o", os.path.join(SCRATCH, "p.rrv"),
+                           "--chunk", "2"], input=b"a\nb\nc\n", stdout=subprocess.PIPE,
+                          stderr=slave, timeout=300)
+    os.close(slave)
+    drawn = os.read(master, 1 << 16)
+    os.close(master)
+    check(proc.returncode == 0 and b"3/3 documents" in drawn and b"[" in drawn,
+          f"encode progress bar on a terminal: {drawn!r}")
+    check(b"documents  " not in run(["encode", "-m", COLBERT, "-o", os.path.join(SCRATCH, "p.rrv")],
+                                     "a\n").stderr, "encode: no progress bar when stderr is not a terminal")
     # Another model's file, unknown ids, bad input.
     expect_exit(run(["rerank", "-m", os.path.join(FIXTURES, "colbert_tiny_chain"), "--vectors", out],
                     '{"query": "q", "ids": ["d0"]}'), 3, "fingerprint differs", "rerank other model")
