@@ -19,6 +19,7 @@
 
 #include "rank_rerank/device.hpp"
 #include "rank_rerank/embeddings.hpp"
+#include "rank_rerank/encode_stats.hpp"
 #include "rank_rerank/hub.hpp"
 #include "rank_rerank/tensor.hpp"
 
@@ -49,9 +50,12 @@ class ColbertEncoder {
   static ColbertEncoder from_pretrained(std::string_view path_or_id,
                                         const ColbertEncoderOptions& options = {});
 
-  // One [n_i, dimension()] matrix per text, packed.
-  PackedEmbeddings encode_queries(const std::vector<std::string_view>& texts) const;
-  PackedEmbeddings encode_documents(const std::vector<std::string_view>& texts) const;
+  // One [n_i, dimension()] matrix per text, packed. stats (when given) is added to: texts,
+  // tokens, times, passes.
+  PackedEmbeddings encode_queries(const std::vector<std::string_view>& texts,
+                                  EncodeStats* stats = nullptr) const;
+  PackedEmbeddings encode_documents(const std::vector<std::string_view>& texts,
+                                    EncodeStats* stats = nullptr) const;
 
   std::size_t dimension() const noexcept;
   std::size_t query_length() const noexcept;

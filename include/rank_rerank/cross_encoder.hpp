@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rank_rerank/device.hpp"
+#include "rank_rerank/encode_stats.hpp"
 #include "rank_rerank/hub.hpp"
 #include "rank_rerank/tensor.hpp"
 
@@ -50,10 +51,10 @@ class CrossEncoder {
   // Scores of (query, document) pairs: [pairs.size() * num_labels()], row-major. The pair is
   // tokenized as [CLS] query [SEP] document [SEP] with longest-first truncation to max_length().
   // With apply_softmax each row is then replaced by its softmax (after the activation, as
-  // sentence-transformers does; a single label becomes 1).
+  // sentence-transformers does; a single label becomes 1). stats (when given) is added to.
   std::vector<float> predict(
       const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
-      bool apply_softmax = false) const;
+      bool apply_softmax = false, EncodeStats* stats = nullptr) const;
 
   // One document of a ranking: its index in the documents given, its score, and (when asked
   // for) its text.

@@ -64,10 +64,12 @@ struct RerankHit {
 // Measurements of one call. Times are wall-clock milliseconds.
 struct RerankStats {
   std::size_t queries = 0;
-  std::size_t texts = 0;   // texts encoded (queries and documents; pairs for a cross-encoder)
-  std::size_t tokens = 0;  // tokens of those texts after truncation, special tokens included
-  double tokenize_ms = 0;  // counting tokens to plan the batches
-  double encode_ms = 0;    // the encoder's passes (its own tokenization included)
+  std::size_t texts = 0;  // texts encoded (queries and documents; pairs for a cross-encoder)
+  // Tokens the encoder ran: after truncation, special and ColBERT marker / expansion tokens
+  // included.
+  std::size_t tokens = 0;
+  double tokenize_ms = 0;  // the tokenizer
+  double encode_ms = 0;    // the encoder's passes, heads and copies back to host memory
   double score_ms = 0;     // MaxSim / cosine and ranking
   double total_ms = 0;
   std::string device;                    // where the encoder ran: "cpu", "cuda:0"

@@ -13,6 +13,7 @@
 
 #include "rank_rerank/device.hpp"
 #include "rank_rerank/embeddings.hpp"
+#include "rank_rerank/encode_stats.hpp"
 #include "rank_rerank/hub.hpp"
 #include "rank_rerank/tensor.hpp"
 
@@ -48,9 +49,11 @@ class SentenceEncoder {
 
   // One embedding per text: [texts.size(), dimension()]. Texts are truncated to
   // max_seq_length() tokens; empty strings are valid.
-  Embeddings encode(const std::vector<std::string_view>& texts) const;
+  // stats (when given) is added to: texts, tokens, times, passes.
+  Embeddings encode(const std::vector<std::string_view>& texts, EncodeStats* stats = nullptr) const;
   // The transformer's last hidden state of every token (before pooling), one matrix per text.
-  PackedEmbeddings encode_tokens(const std::vector<std::string_view>& texts) const;
+  PackedEmbeddings encode_tokens(const std::vector<std::string_view>& texts,
+                                 EncodeStats* stats = nullptr) const;
 
   std::size_t dimension() const noexcept;
   std::size_t hidden_size() const noexcept;

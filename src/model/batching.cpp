@@ -60,4 +60,12 @@ void for_each_batch(const std::vector<std::vector<std::size_t>>& batches, const 
     if (!items.empty()) run_splitting(items, what, run);
 }
 
+void record_pass(EncodeStats* stats, std::size_t texts, std::size_t tokens) {
+  if (stats == nullptr) return;
+  stats->texts += texts;
+  stats->tokens += tokens;
+  stats->batch_texts.push_back(texts);
+  stats->batch_tokens.push_back(tokens);
+}
+
 }  // namespace rank_rerank::model

@@ -14,6 +14,7 @@
 
 #include "backend/backend.hpp"
 #include "rank_rerank/device.hpp"
+#include "rank_rerank/encode_stats.hpp"
 
 namespace rank_rerank::model {
 
@@ -36,5 +37,8 @@ std::vector<std::vector<std::size_t>> plan_batches(std::span<const std::size_t> 
 // `what` and the item's input index.
 void for_each_batch(const std::vector<std::vector<std::size_t>>& batches, const char* what,
                     const std::function<void(std::span<const std::size_t>)>& run);
+
+// Adds a pass that ran to stats (when given).
+void record_pass(EncodeStats* stats, std::size_t texts, std::size_t tokens);
 
 }  // namespace rank_rerank::model

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "core/stopwatch.hpp"
 #include "model/batching.hpp"
 #include "model/colbert_settings.hpp"
 #include "model/dense.hpp"
@@ -60,9 +61,13 @@ struct ColbertEncoder::Impl {
 
   bool kept(std::int32_t id, bool is_query) const { return is_query || !skiplist.contains(id); }
 
-  PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query) const {
+  PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query,
+                          EncodeStats* stats) const {
     backend::Backend& be = *backend;
+    const Stopwatch tokenize_clock;
     const Prepared prepared = prepare(texts, is_query);
+    if (stats) stats->tokenize_ms += tokenize_clock.ms();
+    const Stopwatch encode_clock;
     PackedEmbeddings out;
     out.dim = projection.back().out_features();
     // Which vectors survive is known from the ids: the output layout is fixed before encoding.
@@ -94,7 +99,9 @@ struct ColbertEncoder::Impl {
               target = std::copy_n(host.data() + t * out.dim, out.dim, target);
             }
           }
+          model::record_pass(stats, items.size(), rows);
         });
+    if (stats) stats->encode_ms += encode_clock.ms();
     return out;
   }
 };
@@ -197,12 +204,13 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
   return ColbertEncoder(std::move(impl));
 }
 
-PackedEmbeddings ColbertEncoder::encode_queries(const std::vector<std::string_view>& texts) const {
-  return impl_->encode(texts, true);
+PackedEmbeddings ColbertEncoder::encode_queries(const std::vector<std::string_view>& texts,
+                                                EncodeStats* stats) const {
+  return impl_->encode(texts, true, stats);
 }
-PackedEmbeddings ColbertEncoder::encode_documents(
-    const std::vector<std::string_view>& texts) const {
-  return impl_->encode(texts, false);
+PackedEmbeddings ColbertEncoder::encode_documents(const std::vector<std::string_view>& texts,
+                                                  EncodeStats* stats) const {
+  return impl_->encode(texts, false, stats);
 }
 std::size_t ColbertEncoder::dimension() const noexcept {
   return impl_->projection.back().out_features();

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 
+#include "core/stopwatch.hpp"
 #include "model/batching.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
@@ -141,8 +142,8 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
 }
 
 std::vector<float> CrossEncoder::predict(
-    const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
-    bool apply_softmax) const {
+    const std::vector<std::pair<std::string_view, std::string_view>>& pairs, bool apply_softmax,
+    EncodeStats* stats) const {
   const Impl& m = *impl_;
   backend::Backend& be = *m.backend;
   const std::size_t h = m.encoder.config().hidden_size;
@@ -156,7 +157,10 @@ std::vector<float> CrossEncoder::predict(
     queries.push_back(query);
     documents.push_back(document);
   }
+  const Stopwatch tokenize_clock;
   const std::vector<Encoding> encodings = m.tokenizer.encode_batch(queries, documents, options);
+  if (stats) stats->tokenize_ms += tokenize_clock.ms();
+  const Stopwatch encode_clock;
   std::vector<float> host;
   model::for_each_batch(
       model::plan_batches(model::lengths_of(encodings), m.batch_size, m.max_batch_tokens),
@@ -176,7 +180,9 @@ std::vector<float> CrossEncoder::predict(
         be.download(logits.data(), logits.size(), host.data());
         for (std::size_t k = 0; k < n; ++k)
           std::copy_n(host.data() + k * m.labels, m.labels, scores.data() + items[k] * m.labels);
+        model::record_pass(stats, n, batch.ids.size());
       });
+  if (stats) stats->encode_ms += encode_clock.ms();
   if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
     for (std::size_t r = 0; r < pairs.size(); ++r) {
       float* row = scores.data() + r * m.labels;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "backend/backend.hpp"
+#include "core/stopwatch.hpp"
 #include "model/batching.hpp"
 #include "model/pretrained.hpp"
 #include "model/sentence_modules.hpp"
@@ -100,7 +101,8 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
            normalize, max_length, options.batch_size, options.max_batch_tokens}));
 }
 
-Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) const {
+Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts,
+                                   EncodeStats* stats) const {
   const Impl& m = *impl_;
   backend::Backend& be = *m.backend;
   const std::size_t word_dim = m.pooling.word_embedding_dimension;
@@ -108,7 +110,10 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) c
   out.rows = texts.size();
   out.dim = dimension();
   out.values.resize(out.rows * out.dim);
+  const Stopwatch tokenize_clock;
   const std::vector<Encoding> encodings = m.tokenize(texts);
+  if (stats) stats->tokenize_ms += tokenize_clock.ms();
+  const Stopwatch encode_clock;
   model::for_each_batch(
       m.batches(encodings), "SentenceEncoder.encode", [&](std::span<const std::size_t> items) {
         const model::PackedIds batch = model::PackedIds::gather(encodings, items);
@@ -122,15 +127,21 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) c
         be.download(pooled.data(), pooled.size(), host.data());
         for (std::size_t k = 0; k < items.size(); ++k)
           std::copy_n(host.data() + k * out.dim, out.dim, out.values.data() + items[k] * out.dim);
+        model::record_pass(stats, items.size(), batch.ids.size());
       });
+  if (stats) stats->encode_ms += encode_clock.ms();
   return out;
 }
 
-PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_view>& texts) const {
+PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_view>& texts,
+                                                EncodeStats* stats) const {
   const Impl& m = *impl_;
   PackedEmbeddings out;
   out.dim = hidden_size();
+  const Stopwatch tokenize_clock;
   const std::vector<Encoding> encodings = m.tokenize(texts);
+  if (stats) stats->tokenize_ms += tokenize_clock.ms();
+  const Stopwatch encode_clock;
   out.offsets.push_back(0);
   for (const Encoding& e : encodings)
     out.offsets.push_back(out.offsets.back() + static_cast<std::int64_t>(e.ids.size()));
@@ -147,7 +158,9 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
               host.begin() + batch.offsets[k] * static_cast<std::ptrdiff_t>(out.dim),
               host.begin() + batch.offsets[k + 1] * static_cast<std::ptrdiff_t>(out.dim),
               out.values.begin() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim));
+        model::record_pass(stats, items.size(), batch.ids.size());
       });
+  if (stats) stats->encode_ms += encode_clock.ms();
   return out;
 }
 

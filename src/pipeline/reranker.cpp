@@ -13,17 +13,18 @@ namespace rank_rerank {
 
 namespace {
 
-// The options every encoder shares. batch_size is the token budget so that one of our passes (at
-// most max_batch_tokens tokens, each text at least one) is never split again by the encoder.
-// When the encoders' options gain `device` and `dtype`, add here:
-//   options.device = placement.device;
-//   options.dtype = placement.dtype;
+// The options every encoder shares. The encoder sorts texts by length and cuts passes of at most
+// max_batch_tokens tokens; batch_size is the same budget so that the count never cuts a pass
+// earlier (each text has at least one token).
 template <class Options>
-Options encoder_options(const RerankerOptions& o, const pipeline::Placement& /*placement*/) {
+Options encoder_options(const RerankerOptions& o, const pipeline::Placement& placement) {
   Options options;
   options.hub = o.hub;
   options.batch_size = o.max_batch_tokens;
+  options.max_batch_tokens = o.max_batch_tokens;
   options.num_threads = o.num_threads;
+  options.device = placement.device;
+  options.dtype = placement.dtype;
   return options;
 }
 
@@ -44,7 +45,7 @@ PackedTokens packed_view(const PackedEmbeddings& e) {
           e.offsets};
 }
 
-void finish(RerankStats& st, const pipeline::Stopwatch& total, RerankStats* out) {
+void finish(RerankStats& st, const Stopwatch& total, RerankStats* out) {
   st.total_ms = total.ms();
   pipeline::record_last_stats(st);
   if (out) *out = st;
@@ -96,7 +97,6 @@ Reranker Reranker::from_pretrained(std::string_view path_or_id, const RerankerOp
   if (options.query_length && impl->kind != RerankerKind::colbert)
     throw_invalid("Reranker: query_length applies to ColBERT models only, this one is " +
                   std::string(reranker_kind_name(impl->kind)));
-  impl->max_batch_tokens = options.max_batch_tokens;
   impl->num_threads = options.num_threads;
   std::size_t dim = 0;
   switch (impl->kind) {
@@ -135,7 +135,6 @@ Reranker Reranker::from_pretrained(std::string_view path_or_id, const RerankerOp
       break;
   }
   const std::filesystem::path directory = pipeline::model_directory(path_or_id, options.hub);
-  impl->tokenizer.emplace(Tokenizer::from_pretrained(directory.string()));
   impl->identity = {std::string(path_or_id), std::string(reranker_kind_name(impl->kind)),
                     pipeline::model_fingerprint(directory), dim, impl->max_length};
   return Reranker(std::move(impl));
@@ -146,7 +145,7 @@ std::vector<std::vector<RerankHit>> Reranker::rerank_many(
     std::span<const std::vector<std::string_view>> documents, std::optional<std::size_t> k,
     RerankStats* stats) const {
   const Impl& m = *impl_;
-  pipeline::Stopwatch total;
+  Stopwatch total;
   if (queries.size() != documents.size())
     throw_invalid("rerank_many: " + std::to_string(queries.size()) + " queries but " +
                   std::to_string(documents.size()) + " document lists (one list per query)");
@@ -174,7 +173,7 @@ std::vector<std::vector<RerankHit>> Reranker::rerank_many(
         if (!documents[q].empty()) scored_queries.push_back(queries[q]);
       const PackedEmbeddings qv = m.encode(scored_queries, true, st);
       const PackedEmbeddings dv = m.encode(all_docs, false, st);
-      pipeline::Stopwatch score_clock;
+      Stopwatch score_clock;
       for (std::size_t q = 0; q < queries.size(); ++q)
         if (!documents[q].empty()) offsets.push_back(candidate_offsets[q + 1]);
       std::vector<std::int64_t> ids(all_docs.size());
@@ -184,7 +183,7 @@ std::vector<std::vector<RerankHit>> Reranker::rerank_many(
       st.score_ms += score_clock.ms();
     }
   }
-  pipeline::Stopwatch rank_clock;
+  Stopwatch rank_clock;
   std::vector<std::vector<RerankHit>> out(queries.size());
   for (std::size_t q = 0; q < queries.size(); ++q) {
     const auto begin = static_cast<std::size_t>(candidate_offsets[q]);
@@ -220,7 +219,7 @@ PackedEmbeddings Reranker::encode_documents(std::span<const std::string_view> do
     throw_unsupported(
         "encode_documents: a cross-encoder has no document vectors (it reads the "
         "query and the document together)");
-  pipeline::Stopwatch total;
+  Stopwatch total;
   RerankStats st;
   st.device = m.placement.device.to_string();
   PackedEmbeddings out = m.encode(documents, false, st);
@@ -251,7 +250,7 @@ std::vector<RerankHit> Reranker::rerank_precomputed(std::string_view query,
   if (const std::string why = vectors.model().mismatch(m.identity); !why.empty())
     throw_invalid(vectors.source() + ": cannot score these vectors with this model: " + why);
   check_top_k(k);
-  pipeline::Stopwatch total;
+  Stopwatch total;
   RerankStats st;
   st.queries = 1;
   st.device = m.placement.device.to_string();
@@ -260,13 +259,13 @@ std::vector<RerankHit> Reranker::rerank_precomputed(std::string_view query,
   if (!positions.empty()) {
     const std::vector<std::string_view> queries{query};
     const PackedEmbeddings qv = m.encode(queries, true, st);
-    pipeline::Stopwatch score_clock;
+    Stopwatch score_clock;
     const std::vector<std::int64_t> offsets{0, static_cast<std::int64_t>(positions.size())};
     scores = maxsim_candidates(packed_view(qv), vectors.packed(), offsets, positions,
                                m.scoring_options());
     st.score_ms += score_clock.ms();
   }
-  pipeline::Stopwatch rank_clock;
+  Stopwatch rank_clock;
   std::vector<RerankHit> hits = ranked(scores, k);
   st.score_ms += rank_clock.ms();
   finish(st, total, stats);

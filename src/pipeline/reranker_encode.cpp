@@ -1,120 +1,59 @@
-// The Reranker's encoding: count tokens, plan passes by token budget, run the encoder per pass
-// and put the results back in the caller's order.
+// The Reranker's encoding: one encoder call per request (the encoder tokenizes once, sorts by
+// length and batches by token budget), its statistics folded into the call's.
 #include <algorithm>
 #include <numeric>
 
-#include "pipeline/batching.hpp"
-#include "pipeline/rerank_stats_record.hpp"
 #include "pipeline/reranker_impl.hpp"
 
 namespace rank_rerank {
 
 namespace {
 
-// Tokens per text (or pair) after truncation to `limit`, special tokens included; at least 1 so
-// a pass never holds more texts than its token budget.
-std::vector<std::size_t> count_tokens(const Tokenizer& tokenizer,
-                                      std::span<const std::string_view> texts,
-                                      std::span<const std::string_view> pairs, std::size_t limit,
-                                      int num_threads) {
-  EncodeOptions options;
-  options.truncation = std::optional<TruncationOptions>(TruncationOptions{limit});
-  options.padding = std::optional<PaddingOptions>();
-  options.num_threads = num_threads;
-  const std::vector<Encoding> encodings =
-      tokenizer.encode_batch({texts.begin(), texts.end()}, {pairs.begin(), pairs.end()}, options);
-  std::vector<std::size_t> counts(encodings.size());
-  for (std::size_t i = 0; i < encodings.size(); ++i)
-    counts[i] = std::max<std::size_t>(1, encodings[i].size());
-  return counts;
+void add_encode_stats(const EncodeStats& e, RerankStats& stats) {
+  stats.texts += e.texts;
+  stats.tokens += e.tokens;
+  stats.tokenize_ms += e.tokenize_ms;
+  stats.encode_ms += e.encode_ms;
+  stats.batch_texts.insert(stats.batch_texts.end(), e.batch_texts.begin(), e.batch_texts.end());
+  stats.batch_tokens.insert(stats.batch_tokens.end(), e.batch_tokens.begin(), e.batch_tokens.end());
 }
 
-void record_plan(const pipeline::BatchPlan& plan, const std::vector<std::size_t>& counts,
-                 RerankStats& stats) {
-  for (std::size_t b = 0; b < plan.batches.size(); ++b) {
-    stats.batch_texts.push_back(plan.batches[b].size());
-    stats.batch_tokens.push_back(plan.tokens[b]);
-  }
-  stats.texts += counts.size();
-  stats.tokens += std::accumulate(counts.begin(), counts.end(), std::size_t{0});
+// One row per text as a packed matrix (offsets 0, 1, 2, ...).
+PackedEmbeddings one_row_each(Embeddings e) {
+  PackedEmbeddings p;
+  p.dim = e.dim;
+  p.values = std::move(e.values);
+  p.offsets.resize(e.rows + 1);
+  std::iota(p.offsets.begin(), p.offsets.end(), std::int64_t{0});
+  return p;
 }
 
 }  // namespace
 
 PackedEmbeddings Reranker::Impl::encode(std::span<const std::string_view> texts, bool is_query,
                                         RerankStats& stats) const {
-  pipeline::Stopwatch tokenize_clock;
-  // ColBERT truncates before inserting its marker token, so it keeps one token less.
-  const std::size_t limit =
-      colbert ? (is_query ? colbert->query_length() : max_length) - 1 : max_length;
-  std::vector<std::size_t> counts = count_tokens(*tokenizer, texts, {}, limit, num_threads);
-  if (colbert)
-    for (std::size_t& c : counts) ++c;
-  stats.tokenize_ms += tokenize_clock.ms();
-
-  pipeline::Stopwatch encode_clock;
-  const pipeline::BatchPlan plan = pipeline::plan_batches(counts, max_batch_tokens);
-  std::vector<PackedEmbeddings> outputs;
-  outputs.reserve(plan.batches.size());
-  std::vector<std::pair<std::size_t, std::size_t>> where(texts.size());  // (pass, position)
-  for (std::size_t b = 0; b < plan.batches.size(); ++b) {
-    std::vector<std::string_view> batch;
-    for (std::size_t i : plan.batches[b]) {
-      where[i] = {b, batch.size()};
-      batch.push_back(texts[i]);
-    }
-    if (colbert) {
-      outputs.push_back(is_query ? colbert->encode_queries(batch)
-                                 : colbert->encode_documents(batch));
-    } else if (kind == RerankerKind::dense_maxsim) {
-      outputs.push_back(sentence->encode_tokens(batch));
-    } else {
-      Embeddings e = sentence->encode(batch);
-      PackedEmbeddings p;
-      p.dim = e.dim;
-      p.values = std::move(e.values);
-      p.offsets.resize(e.rows + 1);
-      std::iota(p.offsets.begin(), p.offsets.end(), std::int64_t{0});
-      outputs.push_back(std::move(p));
-    }
-  }
+  const std::vector<std::string_view> all(texts.begin(), texts.end());
+  EncodeStats e;
   PackedEmbeddings out;
-  out.dim = identity.dim;
-  out.offsets.reserve(texts.size() + 1);
-  out.offsets.push_back(0);
-  for (const auto& [b, k] : where) {
-    const PackedEmbeddings& o = outputs[b];
-    const auto begin = static_cast<std::ptrdiff_t>(o.offsets[k] * static_cast<std::int64_t>(o.dim));
-    const auto end =
-        static_cast<std::ptrdiff_t>(o.offsets[k + 1] * static_cast<std::int64_t>(o.dim));
-    out.values.insert(out.values.end(), o.values.begin() + begin, o.values.begin() + end);
-    out.offsets.push_back(out.offsets.back() + (o.offsets[k + 1] - o.offsets[k]));
-  }
-  stats.encode_ms += encode_clock.ms();
-  record_plan(plan, counts, stats);
+  if (colbert)
+    out = is_query ? colbert->encode_queries(all, &e) : colbert->encode_documents(all, &e);
+  else if (kind == RerankerKind::dense_maxsim)
+    out = sentence->encode_tokens(all, &e);
+  else
+    out = one_row_each(sentence->encode(all, &e));
+  add_encode_stats(e, stats);
   return out;
 }
 
 std::vector<float> Reranker::Impl::predict(std::span<const std::string_view> queries,
                                            std::span<const std::string_view> documents,
                                            RerankStats& stats) const {
-  pipeline::Stopwatch tokenize_clock;
-  const std::vector<std::size_t> counts =
-      count_tokens(*tokenizer, queries, documents, max_length, num_threads);
-  stats.tokenize_ms += tokenize_clock.ms();
-
-  pipeline::Stopwatch encode_clock;
-  const pipeline::BatchPlan plan = pipeline::plan_batches(counts, max_batch_tokens);
-  std::vector<float> scores(queries.size());
-  for (const std::vector<std::size_t>& batch : plan.batches) {
-    std::vector<std::pair<std::string_view, std::string_view>> pairs;
-    pairs.reserve(batch.size());
-    for (std::size_t i : batch) pairs.emplace_back(queries[i], documents[i]);
-    const std::vector<float> s = cross->predict(pairs);
-    for (std::size_t k = 0; k < batch.size(); ++k) scores[batch[k]] = s[k];
-  }
-  stats.encode_ms += encode_clock.ms();
-  record_plan(plan, counts, stats);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  pairs.reserve(queries.size());
+  for (std::size_t i = 0; i < queries.size(); ++i) pairs.emplace_back(queries[i], documents[i]);
+  EncodeStats e;
+  std::vector<float> scores = cross->predict(pairs, false, &e);
+  add_encode_stats(e, stats);
   return scores;
 }
 

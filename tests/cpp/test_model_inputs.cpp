@@ -219,6 +219,55 @@ TEST(Batching, ResultsDoNotDependOnTheBudget) {
   }
 }
 
+TEST(Batching, EncodeStatsListThePassesThatRan) {
+  const auto all = nlohmann::json::parse(io_test::read_file(fixtures() / "minilm_texts.json"))
+                       .get<std::vector<std::string>>();
+  const std::vector<std::string_view> texts(all.begin(), all.end());
+  const auto check = [&](const EncodeStats& stats, std::size_t want_tokens, std::size_t budget) {
+    EXPECT_EQ(stats.texts, texts.size());
+    EXPECT_EQ(stats.tokens, want_tokens);
+    EXPECT_EQ(std::accumulate(stats.batch_texts.begin(), stats.batch_texts.end(), std::size_t{0}),
+              texts.size());
+    EXPECT_EQ(std::accumulate(stats.batch_tokens.begin(), stats.batch_tokens.end(), std::size_t{0}),
+              want_tokens);
+    ASSERT_EQ(stats.batch_texts.size(), stats.batch_tokens.size());
+    for (std::size_t b = 0; b < stats.batch_tokens.size(); ++b)
+      EXPECT_TRUE(stats.batch_tokens[b] <= budget || stats.batch_texts[b] == 1);
+    EXPECT_GE(stats.tokenize_ms, 0.0);
+    EXPECT_GT(stats.encode_ms, 0.0);
+  };
+  SentenceEncoderOptions s;
+  s.max_batch_tokens = 40;
+  const SentenceEncoder sentence =
+      SentenceEncoder::from_pretrained((fixtures() / "sentence_tiny_xlmr").string(), s);
+  EncodeStats tokens_stats;
+  const PackedEmbeddings packed = sentence.encode_tokens(texts, &tokens_stats);
+  check(tokens_stats, static_cast<std::size_t>(packed.offsets.back()), 40);
+  EncodeStats pooled_stats;
+  sentence.encode(texts, &pooled_stats);
+  check(pooled_stats, tokens_stats.tokens, 40);
+  ColbertEncoderOptions c;
+  c.max_batch_tokens = 50;
+  const ColbertEncoder colbert =
+      ColbertEncoder::from_pretrained((fixtures() / "colbert_tiny_roberta").string(), c);
+  EncodeStats query_stats;
+  const PackedEmbeddings queries = colbert.encode_queries(texts, &query_stats);
+  check(query_stats, static_cast<std::size_t>(queries.offsets.back()), 50);  // all kept
+  CrossEncoderOptions x;
+  x.max_batch_tokens = 64;
+  const CrossEncoder cross =
+      CrossEncoder::from_pretrained((fixtures() / "cross_tiny_roberta").string(), x);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  for (std::string_view t : texts) pairs.emplace_back("a query", t);
+  EncodeStats pair_stats;
+  cross.predict(pairs, false, &pair_stats);
+  EXPECT_EQ(pair_stats.texts, texts.size());
+  EXPECT_GT(pair_stats.tokens, tokens_stats.tokens);  // every pair holds the query too
+  // Statistics add up over calls.
+  sentence.encode(texts, &pooled_stats);
+  EXPECT_EQ(pooled_stats.texts, 2 * texts.size());
+}
+
 TEST(ModelInputs, EmptyStringsAreValidEverywhere) {
   const std::vector<std::string_view> empty{"", "a", ""};
   const ColbertEncoder colbert =
