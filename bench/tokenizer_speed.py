@@ -1,11 +1,11 @@
 """Tokenizer speed, side by side with `tokenizers` in one run.
 
-Single-thread throughput (MB/s, tokens/s) on the same texts, 1 -> 2 thread batch scaling, and the
+Single-thread throughput (MB/s, tokens/s) on the same texts, batch scaling over --threads, and the
 load time of an 18.5 MB XLM-R-sized Unigram tokenizer.json (250k pieces, built from the Unigram
 fixture). `tokenizers` runs with RAYON_NUM_THREADS=1. Every figure is the median of --repeat runs;
 single-thread throughput uses process CPU time (robust on a shared machine), scaling uses wall time.
 
-  python bench/tokenizer_speed.py [--mb 8] [--repeat 5]
+  python bench/tokenizer_speed.py [--mb 8] [--repeat 5] [--threads 2 4 8 16]
 """
 import argparse
 import json
@@ -64,6 +64,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, default=8)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="thread counts for the batch-scaling columns (wall time vs 1 thread)")
     args = parser.parse_args()
     texts = [t.decode("utf-8", errors="replace") for t in tokenizer_parity.corpus_texts(int(args.mb * 1e6))]
     mb = sum(len(t.encode()) for t in texts) / 1e6
@@ -81,14 +83,19 @@ def main():
         n_tokens = sum(len(e.ids) for e in enc)
         del enc
         our_cpu, our_wall, _ = timed(lambda: ours.encode_batch(texts, num_threads=1), args.repeat)
-        _, our_wall2, _ = timed(lambda: ours.encode_batch(texts, num_threads=2), args.repeat)
+        scaling = {n: timed(lambda: ours.encode_batch(texts, num_threads=n), args.repeat)[1]
+                   for n in args.threads}
         t_hf, t_ours = statistics.median(hf_cpu), statistics.median(our_cpu)
+        columns = " | ".join(
+            f"{n} threads wall {mb / statistics.median(w):6.2f} MB/s "
+            f"({statistics.median(our_wall) / statistics.median(w):.2f}x of 1 thread wall)"
+            for n, w in scaling.items())
         print(f"{name}: tokenizers 1 thread {mb / t_hf:6.2f} MB/s {n_tokens / t_hf / 1e6:5.2f} Mtok/s | "
               f"rank_rerank 1 thread {mb / t_ours:6.2f} MB/s {n_tokens / t_ours / 1e6:5.2f} Mtok/s "
-              f"({t_hf / t_ours:.2f}x) | 2 threads wall {mb / statistics.median(our_wall2):6.2f} MB/s "
-              f"({statistics.median(our_wall) / statistics.median(our_wall2):.2f}x of 1 thread wall)")
+              f"({t_hf / t_ours:.2f}x) | {columns}")
         print(f"    CPU tokenizers {spread(hf_cpu)} | ours {spread(our_cpu)}; wall tokenizers {spread(hf_wall)} | "
-              f"ours 1 thread {spread(our_wall)} | 2 threads {spread(our_wall2)}")
+              f"ours 1 thread {spread(our_wall)} | "
+              + " | ".join(f"{n} threads {spread(w)}" for n, w in scaling.items()))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "unigram_250k.json")
         big_unigram(path)
