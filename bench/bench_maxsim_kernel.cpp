@@ -42,11 +42,13 @@ HWY_AFTER_NAMESPACE();
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rank_rerank/quantize.hpp"
@@ -115,6 +117,11 @@ const std::vector<float>& query() {
 // the best target, or forced AVX2.
 enum class Mode { best, no_amx, highway, avx2 };
 
+// --force-avx2 (set in main, before any benchmark runs): the whole process is held to the
+// Highway AVX2 target without the native and AMX kernels, so that the multi-threaded runs show
+// how an AVX2-only CPU scales; the per-benchmark knobs below are then left alone.
+bool g_force_avx2 = false;
+
 void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtype,
                bool alignments = false) {
   if (mode == Mode::avx2 && !(hwy::SupportedTargets() & HWY_AVX2)) {
@@ -122,7 +129,7 @@ void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtyp
     return;
   }
   // Global knobs: only thread 0 touches them (every benchmark leaves the defaults behind).
-  const bool first_thread = state.thread_index() == 0;
+  const bool first_thread = state.thread_index() == 0 && !g_force_avx2;
   if (first_thread) {
     rr::detail::set_native_kernels_enabled(mode == Mode::best || mode == Mode::no_amx);
     rr::detail::set_amx_kernels_enabled(mode == Mode::best);
@@ -228,6 +235,29 @@ BENCHMARK_CAPTURE(BM_MaxSim, i8_threads, DType::i8, Mode::best, DType::f32)
 
 }  // namespace bench_maxsim
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--force-avx2")
+      bench_maxsim::g_force_avx2 = true;
+    else
+      args.push_back(argv[i]);
+  }
+  if (bench_maxsim::g_force_avx2) {
+    if (!(hwy::SupportedTargets() & HWY_AVX2)) {
+      std::fprintf(stderr, "--force-avx2: this CPU has no AVX2\n");
+      return 1;
+    }
+    rank_rerank::detail::set_native_kernels_enabled(false);
+    rank_rerank::detail::set_amx_kernels_enabled(false);
+    hwy::SetSupportedTargetsForTest(HWY_AVX2);
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
 
 #endif  // HWY_ONCE
