@@ -11,10 +11,17 @@ enum ExitCode : int {
   exit_ok = 0,
   exit_bad_input = 1,  // a malformed input line (the message names its line number)
   exit_usage = 2,      // unknown option, missing argument
-  exit_load = 3,       // the tokenizer or model could not be loaded
+  exit_load = 3,       // the tokenizer, model or vectors file could not be loaded
   exit_io = 4,         // reading stdin or writing stdout failed
+  exit_runtime = 5,    // encoding or scoring failed after loading
 };
 
 void add_tokenize_command(CLI::App& app, int& exit_code);
+void add_rerank_command(CLI::App& app, int& exit_code);
+void add_encode_command(CLI::App& app, int& exit_code);
+void add_score_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
+void add_devices_command(CLI::App& app, int& exit_code);
+void add_info_command(CLI::App& app, int& exit_code);
 
 }  // namespace rank_rerank::cli

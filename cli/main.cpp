@@ -9,9 +9,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 success, 1 malformed input (the message names the line), 2 usage error, "
-      "3 the tokenizer or model could not be loaded, 4 reading or writing failed.");
+      "3 the tokenizer, model, device or vectors file could not be used, 4 reading or writing "
+      "failed, 5 encoding or scoring failed.");
   int exit_code = cli::exit_ok;
   cli::add_tokenize_command(app, exit_code);
+  cli::add_rerank_command(app, exit_code);
+  cli::add_encode_command(app, exit_code);
+  cli::add_score_command(app, exit_code);
+  cli::add_bench_command(app, exit_code);
+  cli::add_devices_command(app, exit_code);
+  cli::add_info_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,15 +17,26 @@
 #include <string_view>
 #include <vector>
 
+#include "rank_rerank/device.hpp"
 #include "rank_rerank/embeddings.hpp"
 #include "rank_rerank/hub.hpp"
+#include "rank_rerank/tensor.hpp"
 
 namespace rank_rerank {
 
 struct ColbertEncoderOptions {
   HubOptions hub;
-  std::size_t batch_size = 32;
+  std::size_t batch_size = 32;  // at most this many texts per forward pass
+  // At most this many tokens per forward pass (a longer text gets a pass of its own); inputs are
+  // sorted by length into passes, results come back in input order.
+  std::size_t max_batch_tokens = 16384;
   int num_threads = 0;  // 0: rank_rerank::default_num_threads()
+  // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
+  // explicit device that cannot be used throws.
+  std::optional<Device> device;
+  // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16 or
+  // bf16 (CUDA only; f32 accumulation). An automatic fallback to the CPU computes in f32.
+  DType dtype = DType::f32;
   // Override the checkpoint's settings.
   std::optional<std::size_t> query_length;
   std::optional<std::size_t> document_length;
@@ -56,5 +67,8 @@ class ColbertEncoder {
   explicit ColbertEncoder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// PyLate's name for it.
+using ColBERT = ColbertEncoder;
 
 }  // namespace rank_rerank

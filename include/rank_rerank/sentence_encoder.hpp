@@ -11,15 +11,26 @@
 #include <string_view>
 #include <vector>
 
+#include "rank_rerank/device.hpp"
 #include "rank_rerank/embeddings.hpp"
 #include "rank_rerank/hub.hpp"
+#include "rank_rerank/tensor.hpp"
 
 namespace rank_rerank {
 
 struct SentenceEncoderOptions {
   HubOptions hub;               // used when path_or_id is not a local directory
-  std::size_t batch_size = 32;  // texts per forward pass (memory bound, not a padding unit)
-  int num_threads = 0;          // 0: rank_rerank::default_num_threads()
+  std::size_t batch_size = 32;  // at most this many texts per forward pass
+  // At most this many tokens per forward pass (a longer text gets a pass of its own). Texts are
+  // sorted by length into passes; results come back in input order.
+  std::size_t max_batch_tokens = 16384;
+  int num_threads = 0;  // 0: rank_rerank::default_num_threads()
+  // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
+  // explicit device that cannot be used throws.
+  std::optional<Device> device;
+  // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16 or
+  // bf16 (CUDA only; f32 accumulation). An automatic fallback to the CPU computes in f32.
+  DType dtype = DType::f32;
   // Overrides sentence_bert_config.json's max_seq_length (tokens, special tokens included).
   std::optional<std::size_t> max_seq_length;
 };
@@ -30,7 +41,8 @@ class SentenceEncoder {
   // one gets mean pooling, as sentence-transformers does), sentence_bert_config.json,
   // 1_Pooling/config.json, the transformer's config.json, tokenizer and weights. Throws Error
   // naming the file and what was found versus expected: missing files, a module type or pooling
-  // mode that is not supported, an architecture other than BERT, tensor shape mismatches.
+  // mode that is not supported, a model_type other than bert, roberta, xlm-roberta, electra or
+  // distilbert, tensor shape mismatches.
   static SentenceEncoder from_pretrained(std::string_view path_or_id,
                                          const SentenceEncoderOptions& options = {});
 

@@ -46,7 +46,7 @@ struct MutableMatrixView {
 // Token vectors in any storage dtype, row-major, one row per token.
 struct TokenMatrix {
   DType dtype = DType::f32;
-  const void* data = nullptr;    // rows * row_bytes(dtype, dim) bytes
+  const void* data = nullptr;  // rows * row_bytes(dtype, dim) bytes
   std::size_t rows = 0;
   std::size_t dim = 0;
   const float* scales = nullptr;  // i8 only: one scale per row; must be null otherwise

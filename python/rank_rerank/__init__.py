@@ -6,5 +6,6 @@ it under stable names.
 
 from ._core import *  # noqa: F401,F403
 from ._core import __doc__ as _core_doc  # noqa: F401
+from .candle import CandleEncoder  # noqa: F401
 
 __version__ = "0.1.0"

@@ -409,10 +409,11 @@ def hf_load_weights(
     offline: Optional[bool] = None,
 ) -> dict[str, npt.NDArray[np.generic]]:
     """The checkpoint of a model directory or Hub repo, as load_weights returns it."""
-# ---- models: sentence-transformers bi-encoders on the CPU ----
+# ---- models: bi-encoders, ColBERT and cross-encoders on the CPU ----
+# Architectures: BERT, RoBERTa, XLM-RoBERTa, ELECTRA, DistilBERT (config.json model_type).
 
 class SentenceEncoder:
-    """A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize; BERT)."""
+    """A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize)."""
 
     def __init__(
         self,
@@ -424,6 +425,9 @@ class SentenceEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @overload
     def encode(self, texts: str) -> Float32Array:
@@ -458,7 +462,29 @@ class ColbertEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
+    @staticmethod
+    def from_pretrained(
+        name_or_path: str,
+        *,
+        batch_size: int = 32,
+        num_threads: int = 0,
+        query_length: Optional[int] = None,
+        document_length: Optional[int] = None,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+    ) -> ColbertEncoder:
+        """The constructor under PyLate's name."""
+    @overload
+    def encode(self, texts: str, *, is_query: bool = True) -> Float32Array:
+        """One text: float32 [n, dim]."""
     @overload
     def encode(
         self, texts: Sequence[str], *, is_query: bool = True, packed: Literal[False] = False
@@ -476,8 +502,15 @@ class ColbertEncoder:
     @property
     def document_length(self) -> int: ...
 
+ColBERT = ColbertEncoder
+
+class RankedDict(TypedDict, total=False):
+    corpus_id: int
+    score: float
+    text: str
+
 class CrossEncoder:
-    """A sentence-transformers cross-encoder (BertForSequenceClassification) on the CPU."""
+    """A sentence-transformers cross-encoder (*ForSequenceClassification) on the CPU."""
 
     def __init__(
         self,
@@ -489,11 +522,24 @@ class CrossEncoder:
         revision: str = "main",
         cache_dir: Optional[str] = None,
         offline: Optional[bool] = None,
+        max_batch_tokens: int = 16384,
+        device: Optional[str] = None,
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     def predict(
         self, pairs: Sequence[tuple[str, str]], *, apply_softmax: bool = False
     ) -> Float32Array:
         """[len(pairs)] for one label, else [len(pairs), num_labels]."""
+    def rank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        top_k: Optional[int] = None,
+        return_documents: bool = False,
+        *,
+        apply_softmax: bool = False,
+    ) -> list[RankedDict]:
+        """As sentence-transformers' CrossEncoder.rank: best first; one-label models only."""
     @property
     def num_labels(self) -> int: ...
     @property
@@ -501,6 +547,118 @@ class CrossEncoder:
     @property
     def activation(self) -> str: ...
 
+# ---- pipeline: Reranker, statistics, document vectors files ----------------------------------
+
+class RerankStats:
+    """Measurements of one Reranker call (times in milliseconds)."""
+    @property
+    def queries(self) -> int: ...
+    @property
+    def texts(self) -> int: ...
+    @property
+    def tokens(self) -> int: ...
+    @property
+    def tokenize_ms(self) -> float: ...
+    @property
+    def encode_ms(self) -> float: ...
+    @property
+    def score_ms(self) -> float: ...
+    @property
+    def total_ms(self) -> float: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def batch_texts(self) -> list[int]: ...
+    @property
+    def batch_tokens(self) -> list[int]: ...
+    @property
+    def tokens_per_second(self) -> float: ...
+    def as_dict(self) -> dict[str, object]: ...
+    def to_json(self) -> str: ...
+
+class RerankHitDict(TypedDict, total=False):
+    index: int
+    score: float
+    text: str
+
+class RerankResult(Sequence[RerankHitDict]):
+    """Ranked documents, best first; .stats holds the call's measurements."""
+    @property
+    def stats(self) -> RerankStats: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int) -> RerankHitDict: ...  # type: ignore[override]
+    def to_list(self) -> list[RerankHitDict]: ...
+
+class ModelIdentityDict(TypedDict):
+    name: str
+    kind: str
+    fingerprint: str
+    dim: int
+    max_length: int
+
+class DocumentVectors:
+    """A document vectors file mapped read-only (docs/formats.md)."""
+    def __init__(self, path: str | os.PathLike[str]) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: str) -> bool: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def dtype(self) -> Literal["float32", "float16", "bfloat16"]: ...
+    @property
+    def total_rows(self) -> int: ...
+    @property
+    def model(self) -> ModelIdentityDict: ...
+    def ids(self) -> list[str]: ...
+    def vectors(self, id: str) -> Float32Array: ...
+
+class Reranker:
+    """Text in, ranked documents out: ColBERT, cross-encoder, dense, or dense_maxsim."""
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        kind: Literal["auto", "colbert", "cross_encoder", "dense", "dense_maxsim"] = "auto",
+        device: str = "auto",
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+        max_batch_tokens: int = 16384,
+        max_length: Optional[int] = None,
+        query_length: Optional[int] = None,
+        num_threads: int = 0,
+        revision: str = "main",
+        cache_dir: Optional[str] = None,
+        offline: Optional[bool] = None,
+    ) -> None: ...
+    def rerank(
+        self, query: str, documents: Sequence[str], top_k: Optional[int] = None,
+        return_documents: bool = False,
+    ) -> RerankResult: ...
+    def rerank_many(
+        self, queries: Sequence[str], documents: Sequence[Sequence[str]],
+        top_k: Optional[int] = None, return_documents: bool = False,
+    ) -> list[RerankResult]: ...
+    def score(self, query: str, documents: Sequence[str]) -> Float32Array: ...
+    def encode_documents(self, documents: Sequence[str]) -> tuple[Float32Array, Int64Array]: ...
+    def save_vectors(
+        self, path: str | os.PathLike[str], documents: Sequence[str], ids: Sequence[str],
+        dtype: Literal["float32", "float16", "bfloat16"] = "float32",
+    ) -> RerankStats: ...
+    def rerank_vectors(
+        self, query: str, vectors: DocumentVectors, ids: Sequence[str], top_k: Optional[int] = None,
+    ) -> RerankResult: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def max_length(self) -> int: ...
+    @property
+    def model(self) -> ModelIdentityDict: ...
+
+def last_stats() -> RerankStats: ...
+def detect_model_kind(name_or_path: str, *, offline: Optional[bool] = None) -> Literal["colbert", "cross_encoder", "dense"]: ...
 # ---- tokenizer ------------------------------------------------------------------------------
 
 TruncationStrategy = Literal["longest_first", "only_first", "only_second"]

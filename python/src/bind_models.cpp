@@ -9,6 +9,7 @@
 #include "bindings.hpp"
 #include "convert.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
+#include "rank_rerank/compute_dtype.hpp"
 #include "rank_rerank/cross_encoder.hpp"
 #include "rank_rerank/sentence_encoder.hpp"
 
@@ -50,22 +51,60 @@ nb::list per_text(const PackedEmbeddings& e) {
   return out;
 }
 
+// device None / "auto": CUDA when usable, else the CPU; dtype "float32" / "float16" / "bfloat16".
+template <class Options>
+void set_compute(Options& options, const std::optional<std::string>& device,
+                 const std::string& dtype) {
+  if (device && *device != "auto" && *device != "AUTO") options.device = Device::parse(*device);
+  options.dtype = parse_compute_dtype(dtype);
+}
+
+// Appended to the constructors' docstrings (a literal: nanobind keeps the pointer).
+#define RANK_RERANK_COMPUTE_DOC                                                                  \
+  "\ndevice: None or 'auto' (CUDA when usable, else the CPU, saying why once), 'cpu', 'cuda',\n" \
+  "'cuda:N'; an explicit device that cannot be used raises. dtype: 'float32' (default: the\n"    \
+  "same numbers as the CPU), 'float16' or 'bfloat16' (CUDA only; f32 accumulation)."
+
+ColbertEncoderOptions colbert_options(std::size_t batch_size, int num_threads,
+                                      std::optional<std::size_t> query_length,
+                                      std::optional<std::size_t> document_length,
+                                      const std::string& revision,
+                                      const std::optional<std::string>& cache_dir,
+                                      std::optional<bool> offline, std::size_t max_batch_tokens,
+                                      const std::optional<std::string>& device,
+                                      const std::string& dtype) {
+  ColbertEncoderOptions options;
+  set_compute(options, device, dtype);
+  options.batch_size = batch_size;
+  options.max_batch_tokens = max_batch_tokens;
+  options.num_threads = num_threads;
+  options.query_length = query_length;
+  options.document_length = document_length;
+  options.hub.revision = revision;
+  if (cache_dir) options.hub.cache_dir = *cache_dir;
+  options.hub.offline = offline;
+  return options;
+}
+
 }  // namespace
 
 void bind_models(nb::module_& m) {
   nb::class_<SentenceEncoder>(
       m, "SentenceEncoder",
       "A sentence-transformers bi-encoder (Transformer + Pooling + optional Normalize in\n"
-      "modules.json; BERT architectures), running on the CPU. Gives the embeddings\n"
+      "modules.json; BERT architectures), on the CPU or a CUDA GPU. Gives the embeddings\n"
       "SentenceTransformer(name).encode(texts) gives.")
       .def(
           "__init__",
           [](SentenceEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> max_seq_length,
              const std::string& revision, std::optional<std::string> cache_dir,
-             std::optional<bool> offline) {
+             std::optional<bool> offline, std::size_t max_batch_tokens,
+             std::optional<std::string> device, const std::string& dtype) {
             SentenceEncoderOptions options;
+            set_compute(options, device, dtype);
             options.batch_size = batch_size;
+            options.max_batch_tokens = max_batch_tokens;
             options.num_threads = num_threads;
             options.max_seq_length = max_seq_length;
             options.hub.revision = revision;
@@ -77,10 +116,13 @@ void bind_models(nb::module_& m) {
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
           nb::arg("num_threads") = 0, nb::arg("max_seq_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
-          nb::arg("offline") = nb::none(),
+          nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 16384,
+          nb::arg("device") = nb::none(), nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id (resolved in the huggingface_hub\n"
           "cache, downloaded when missing). num_threads 0 uses rank_rerank.get_num_threads();\n"
-          "max_seq_length overrides sentence_bert_config.json.")
+          "max_seq_length overrides sentence_bert_config.json. Texts are sorted by length into\n"
+          "forward passes of at most batch_size texts and max_batch_tokens "
+          "tokens." RANK_RERANK_COMPUTE_DOC)
       .def(
           "encode",
           [](const SentenceEncoder& encoder, const std::string& text) {
@@ -115,22 +157,20 @@ void bind_models(nb::module_& m) {
 
   nb::class_<ColbertEncoder>(
       m, "ColbertEncoder",
-      "A ColBERT encoder (PyLate / sentence-transformers layout, or Stanford HF_ColBERT) running\n"
-      "on the CPU: one L2-normalised vector per token, as pylate.models.ColBERT.encode.")
+      "A ColBERT encoder (PyLate / sentence-transformers layout, or Stanford HF_ColBERT) on the\n"
+      "CPU or a CUDA GPU: one L2-normalised vector per token, as pylate.models.ColBERT.encode.\n"
+      "Also available as rank_rerank.ColBERT.")
       .def(
           "__init__",
           [](ColbertEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> query_length,
              std::optional<std::size_t> document_length, const std::string& revision,
-             std::optional<std::string> cache_dir, std::optional<bool> offline) {
-            ColbertEncoderOptions options;
-            options.batch_size = batch_size;
-            options.num_threads = num_threads;
-            options.query_length = query_length;
-            options.document_length = document_length;
-            options.hub.revision = revision;
-            if (cache_dir) options.hub.cache_dir = *cache_dir;
-            options.hub.offline = offline;
+             std::optional<std::string> cache_dir, std::optional<bool> offline,
+             std::size_t max_batch_tokens, std::optional<std::string> device,
+             const std::string& dtype) {
+            const ColbertEncoderOptions options =
+                colbert_options(batch_size, num_threads, query_length, document_length, revision,
+                                cache_dir, offline, max_batch_tokens, device, dtype);
             nb::gil_scoped_release release;
             new (self) ColbertEncoder(ColbertEncoder::from_pretrained(name_or_path, options));
           },
@@ -138,8 +178,44 @@ void bind_models(nb::module_& m) {
           nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
           nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
+          nb::arg("max_batch_tokens") = 16384, nb::arg("device") = nb::none(),
+          nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. query_length / document_length\n"
-          "override the checkpoint's settings.")
+          "override the checkpoint's settings; texts are sorted by length into forward passes of\n"
+          "at most batch_size texts and max_batch_tokens tokens." RANK_RERANK_COMPUTE_DOC)
+      .def_static(
+          "from_pretrained",
+          [](const std::string& name_or_path, std::size_t batch_size, int num_threads,
+             std::optional<std::size_t> query_length, std::optional<std::size_t> document_length,
+             const std::string& revision, std::optional<std::string> cache_dir,
+             std::optional<bool> offline, std::size_t max_batch_tokens,
+             std::optional<std::string> device, const std::string& dtype) {
+            const ColbertEncoderOptions options =
+                colbert_options(batch_size, num_threads, query_length, document_length, revision,
+                                cache_dir, offline, max_batch_tokens, device, dtype);
+            nb::gil_scoped_release release;
+            return ColbertEncoder::from_pretrained(name_or_path, options);
+          },
+          nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
+          nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
+          nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
+          nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
+          nb::arg("max_batch_tokens") = 16384, nb::arg("device") = nb::none(),
+          nb::arg("dtype") = "float32",
+          "The same as the constructor, named as PyLate's ColBERT(model_name_or_path) loads.")
+      .def(
+          "encode",
+          [](const ColbertEncoder& encoder, const std::string& text, bool is_query) {
+            PackedEmbeddings e;
+            {
+              nb::gil_scoped_release release;
+              e = is_query ? encoder.encode_queries({text}) : encoder.encode_documents({text});
+            }
+            const auto rows = static_cast<std::size_t>(e.offsets.back());
+            return to_numpy(std::move(e.values), {rows, e.dim});
+          },
+          nb::arg("texts"), nb::kw_only(), nb::arg("is_query") = true,
+          "One text: its float32 [n, dim] array (as PyLate does for a str).")
       .def(
           "encode",
           [](const ColbertEncoder& encoder, const std::vector<std::string>& texts, bool is_query,
@@ -162,15 +238,19 @@ void bind_models(nb::module_& m) {
 
   nb::class_<CrossEncoder>(
       m, "CrossEncoder",
-      "A sentence-transformers cross-encoder (BertForSequenceClassification) running on the CPU.\n"
+      "A sentence-transformers cross-encoder (BertForSequenceClassification), CPU or CUDA.\n"
       "Same scores as sentence_transformers.CrossEncoder(name).predict(pairs).")
       .def(
           "__init__",
           [](CrossEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> max_length, const std::string& revision,
-             std::optional<std::string> cache_dir, std::optional<bool> offline) {
+             std::optional<std::string> cache_dir, std::optional<bool> offline,
+             std::size_t max_batch_tokens, std::optional<std::string> device,
+             const std::string& dtype) {
             CrossEncoderOptions options;
+            set_compute(options, device, dtype);
             options.batch_size = batch_size;
+            options.max_batch_tokens = max_batch_tokens;
             options.num_threads = num_threads;
             options.max_length = max_length;
             options.hub.revision = revision;
@@ -182,9 +262,11 @@ void bind_models(nb::module_& m) {
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
           nb::arg("num_threads") = 0, nb::arg("max_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
-          nb::arg("offline") = nb::none(),
+          nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 16384,
+          nb::arg("device") = nb::none(), nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. max_length overrides the\n"
-          "tokenizer's model_max_length.")
+          "tokenizer's model_max_length; pairs are sorted by length into forward passes of at\n"
+          "most batch_size pairs and max_batch_tokens tokens." RANK_RERANK_COMPUTE_DOC)
       .def(
           "predict",
           [](const CrossEncoder& encoder,
@@ -204,9 +286,36 @@ void bind_models(nb::module_& m) {
           "Scores of (query, document) pairs: float32 [len(pairs)] for one label, else\n"
           "[len(pairs), num_labels]; the configured activation is applied (sentence-transformers'\n"
           "resolution), then a softmax per row with apply_softmax.")
+      .def(
+          "rank",
+          [](const CrossEncoder& encoder, const std::string& query,
+             const std::vector<std::string>& documents, std::optional<std::size_t> top_k,
+             bool return_documents, bool apply_softmax) {
+            std::vector<CrossEncoder::Ranked> ranked;
+            {
+              nb::gil_scoped_release release;
+              ranked = encoder.rank(query, views_of(documents), top_k, false, apply_softmax);
+            }
+            nb::list out;
+            for (const CrossEncoder::Ranked& r : ranked) {
+              nb::dict entry;
+              entry["corpus_id"] = r.corpus_id;
+              entry["score"] = r.score;
+              if (return_documents) entry["text"] = documents[r.corpus_id];
+              out.append(entry);
+            }
+            return out;
+          },
+          nb::arg("query"), nb::arg("documents"), nb::arg("top_k") = nb::none(),
+          nb::arg("return_documents") = false, nb::kw_only(), nb::arg("apply_softmax") = false,
+          "As sentence_transformers.CrossEncoder.rank: a list of {'corpus_id', 'score'\n"
+          "(, 'text')} dicts, best first (ties in document order), the first top_k when given.\n"
+          "Needs a model with one label.")
       .def_prop_ro("num_labels", &CrossEncoder::num_labels)
       .def_prop_ro("max_length", &CrossEncoder::max_length)
       .def_prop_ro("activation", &CrossEncoder::activation);
+
+  m.attr("ColBERT") = m.attr("ColbertEncoder");
 }
 
 }  // namespace rank_rerank::python

@@ -5,8 +5,9 @@
 // row-major matrix [total_tokens, cols] plus offsets[n + 1] (cu_seqlens): sequence i owns rows
 // [offsets[i], offsets[i + 1]). No op ever touches padding, because there is none.
 //
-// Pointers passed to ops point into backend memory (host memory for the CPU backend). Token ids
-// and offsets are small and always passed as host spans; a device backend copies them itself.
+// Pointers passed to ops (Ptr / ConstPtr: an address plus the backend's compute dtype) point into
+// backend memory (host memory for the CPU backend). Token ids and offsets are small and always
+// passed as host spans; a device backend copies them itself.
 // Ops trust their arguments: the model validates ids, shapes and lengths before calling.
 #pragma once
 
@@ -14,10 +15,14 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "rank_rerank/device.hpp"
+#include "rank_rerank/tensor.hpp"
 #include "rank_rerank/weights.hpp"
 
 namespace rank_rerank::backend {
@@ -40,18 +45,59 @@ std::string_view activation_name(Activation activation) noexcept;
 // Sequence pooling into one row per sequence (sentence-transformers Pooling modes).
 enum class Pooling : std::uint8_t { cls, mean, max, mean_sqrt_len, last_token };
 
-// Writable memory owned by a backend.
+// Element type of activations and parameters in a backend's memory: its compute dtype. The CPU
+// backend computes in f32; the CUDA backend in f32, f16 or bf16 (with f32 accumulation and f32
+// LayerNorm / softmax statistics). Only f32, f16 and bf16 are compute dtypes.
+std::size_t element_bytes(DType dtype) noexcept;
+
+// A typed address in backend memory (device memory for a GPU backend): arithmetic counts
+// elements of the dtype, so model code can offset into a buffer without knowing its width.
+template <typename Void>
+class BasicPtr {
+ public:
+  BasicPtr() = default;
+  BasicPtr(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): "no bias" reads naturally
+  BasicPtr(Void* address, DType dtype) : address_(address), dtype_(dtype) {}
+  // Plain f32 memory (the CPU backend's, host arrays in tests) converts implicitly.
+  template <typename Float>
+  BasicPtr(Float* address)  // NOLINT(google-explicit-constructor)
+      requires(std::is_same_v<std::remove_const_t<Float>, float> &&
+               (std::is_const_v<Void> || !std::is_const_v<Float>))
+      : address_(address), dtype_(DType::f32) {}
+  template <typename Other>
+  BasicPtr(const BasicPtr<Other>& other)  // NOLINT(google-explicit-constructor): mutable -> const
+      requires(std::is_const_v<Void> && !std::is_const_v<Other>)
+      : address_(other.get()), dtype_(other.dtype()) {}
+
+  Void* get() const noexcept { return address_; }
+  DType dtype() const noexcept { return dtype_; }
+  explicit operator bool() const noexcept { return address_ != nullptr; }
+  BasicPtr operator+(std::size_t elements) const noexcept {
+    using Byte = std::conditional_t<std::is_const_v<Void>, const std::byte, std::byte>;
+    return {static_cast<Byte*>(address_) + elements * element_bytes(dtype_), dtype_};
+  }
+
+ private:
+  Void* address_ = nullptr;
+  DType dtype_ = DType::f32;
+};
+using Ptr = BasicPtr<void>;
+using ConstPtr = BasicPtr<const void>;
+
+// Writable memory owned by a backend: `size` elements of `dtype`.
 class Buffer {
  public:
   Buffer() = default;
-  Buffer(std::shared_ptr<float[]> memory, std::size_t size)
-      : memory_(std::move(memory)), size_(size) {}
-  float* data() const noexcept { return memory_.get(); }
+  Buffer(std::shared_ptr<void> memory, std::size_t size, DType dtype)
+      : memory_(std::move(memory)), size_(size), dtype_(dtype) {}
+  Ptr data() const noexcept { return {memory_.get(), dtype_}; }
   std::size_t size() const noexcept { return size_; }
+  DType dtype() const noexcept { return dtype_; }
 
  private:
-  std::shared_ptr<float[]> memory_;
+  std::shared_ptr<void> memory_;
   std::size_t size_ = 0;
+  DType dtype_ = DType::f32;
 };
 
 // Read-only memory in a backend's space: model parameters. May alias a memory-mapped checkpoint,
@@ -59,15 +105,26 @@ class Buffer {
 class ConstBuffer {
  public:
   ConstBuffer() = default;
-  ConstBuffer(const float* data, std::size_t size, std::shared_ptr<const void> keep_alive)
-      : keep_alive_(std::move(keep_alive)), data_(data), size_(size) {}
-  const float* data() const noexcept { return data_; }
+  ConstBuffer(const void* data, std::size_t size, DType dtype,
+              std::shared_ptr<const void> keep_alive)
+      : keep_alive_(std::move(keep_alive)), data_(data), size_(size), dtype_(dtype) {}
+  ConstPtr data() const noexcept { return data_ == nullptr ? ConstPtr() : ConstPtr(data_, dtype_); }
   std::size_t size() const noexcept { return size_; }
+  DType dtype() const noexcept { return dtype_; }
 
  private:
   std::shared_ptr<const void> keep_alive_;
-  const float* data_ = nullptr;
+  const void* data_ = nullptr;
   std::size_t size_ = 0;
+  DType dtype_ = DType::f32;
+};
+
+// Thrown by a device backend when its memory runs out. The model layer catches it, splits the
+// batch and retries (see model/batching.hpp); only a single sequence that cannot fit becomes an
+// Error.
+class DeviceOutOfMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Token ids of a packed batch (host memory). Positions restart at 0 in every sequence.
@@ -84,68 +141,86 @@ struct TokenBatch {
 };
 
 // Learned absolute embeddings summed then layer-normalised (BERT-style input layer).
+// Position ids are the index within the sequence plus position_offset (RoBERTa-style tables
+// start after the padding index).
 struct EmbeddingTables {
-  const float* word = nullptr;        // [vocab, hidden]
-  const float* position = nullptr;    // [max_positions, hidden]
-  const float* token_type = nullptr;  // [type_vocab, hidden], or null: no token-type term
-  const float* gamma = nullptr;       // [hidden]
-  const float* beta = nullptr;        // [hidden]
+  ConstPtr word;        // [vocab, hidden]
+  ConstPtr position;    // [max_positions, hidden]
+  ConstPtr token_type;  // [type_vocab, hidden], or null: no token-type term
+  ConstPtr gamma;       // [hidden]
+  ConstPtr beta;        // [hidden]
   std::size_t hidden = 0;
   float eps = 1e-12f;
+  // Position ids start here: token i of a sequence reads position row position_offset + i
+  // (RoBERTa / XLM-R: padding_idx + 1).
+  std::size_t position_offset = 0;
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const noexcept = 0;
+  // Host threads the backend (and tokenization beside it) may use.
   virtual int num_threads() const noexcept = 0;
+  virtual DType dtype() const noexcept = 0;
 
-  // Uninitialised memory for `size` floats.
+  // Uninitialised memory for `size` elements of dtype(). A device backend throws
+  // DeviceOutOfMemory when even its cache cannot supply it.
   virtual Buffer allocate(std::size_t size) = 0;
-  // A parameter tensor in backend memory: f32 tensors may be used in place (the Weights object
-  // is kept alive), f16 / bf16 / f64 are converted.
+  // A parameter tensor in backend memory, converted to dtype(). The CPU backend uses f32 tensors
+  // in place (the Weights object is kept alive).
   virtual ConstBuffer upload(const WeightTensor& tensor, const Weights& owner) = 0;
   // Host values moved into backend memory (e.g. fused projections assembled at load time).
   virtual ConstBuffer upload(std::vector<float> values) = 0;
-  // `size` floats from backend memory to host memory.
-  virtual void download(const float* source, std::size_t size, float* destination) = 0;
+  // `size` elements from backend memory to host memory, converted to f32. Waits for the
+  // backend's queued work.
+  virtual void download(ConstPtr source, std::size_t size, float* destination) = 0;
 
-  // out[t] = LayerNorm(word[ids[t]] + position[t - offsets[seq]] + token_type[type_ids[t]]).
+  // out[t] = LayerNorm(word[ids[t]] + position[position_offset + t - offsets[seq]]
+  //                   + token_type[type_ids[t]]).
   // out: [tokens, hidden].
-  virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables,
-                               float* out) = 0;
+  virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables, Ptr out) = 0;
 
   // y = act(x W^T + bias): x [rows, in], weight [out, in] (the torch Linear layout), bias [out]
   // or null, y [rows, out].
-  virtual void linear(const float* x, std::size_t rows, std::size_t in, const float* weight,
-                      const float* bias, std::size_t out, Activation activation, float* y) = 0;
+  virtual void linear(ConstPtr x, std::size_t rows, std::size_t in, ConstPtr weight, ConstPtr bias,
+                      std::size_t out, Activation activation, Ptr y) = 0;
 
   // x = LayerNorm(x + residual) row by row; x, residual [rows, cols].
-  virtual void add_layernorm(float* x, const float* residual, std::size_t rows, std::size_t cols,
-                             const float* gamma, const float* beta, float eps) = 0;
+  virtual void add_layernorm(Ptr x, ConstPtr residual, std::size_t rows, std::size_t cols,
+                             ConstPtr gamma, ConstPtr beta, float eps) = 0;
 
   // Multi-head self-attention within each packed sequence (bidirectional). Every token of
   // sequence s attends to the first key_lengths[s] tokens of s (all of them when key_lengths is
   // empty). qkv: [tokens, 3 * heads * head_dim], the query, key and value projections side by
   // side, each head a contiguous block of head_dim columns. out: [tokens, heads * head_dim].
   // Scores are scaled by 1 / sqrt(head_dim).
-  virtual void attention(const float* qkv, std::span<const std::int64_t> offsets,
+  virtual void attention(ConstPtr qkv, std::span<const std::int64_t> offsets,
                          std::span<const std::int64_t> key_lengths, std::size_t heads,
-                         std::size_t head_dim, float* out) = 0;
+                         std::size_t head_dim, Ptr out) = 0;
 
   // y += x over n values.
-  virtual void add(float* y, const float* x, std::size_t n) = 0;
+  virtual void add(Ptr y, ConstPtr x, std::size_t n) = 0;
 
   // One row per sequence: out[i * out_stride + c] for c < cols. x: [tokens, cols].
-  virtual void pool(const float* x, std::size_t cols, std::span<const std::int64_t> offsets,
-                    Pooling mode, float* out, std::size_t out_stride) = 0;
+  virtual void pool(ConstPtr x, std::size_t cols, std::span<const std::int64_t> offsets,
+                    Pooling mode, Ptr out, std::size_t out_stride) = 0;
 
   // Each row divided by max(its L2 norm, 1e-12) (torch.nn.functional.normalize).
-  virtual void l2_normalize_rows(float* x, std::size_t rows, std::size_t cols) = 0;
+  virtual void l2_normalize_rows(Ptr x, std::size_t rows, std::size_t cols) = 0;
 };
 
 // The CPU backend: OpenBLAS GEMM, Highway kernels, OpenMP threads. num_threads 0 means
 // rank_rerank::default_num_threads().
 std::shared_ptr<Backend> make_cpu_backend(int num_threads = 0);
+
+// The CUDA backend on device `index` computing in `dtype` (f32, f16 or bf16), with one stream,
+// cuBLASLt GEMMs and a caching allocator. num_threads is for host work beside it (0: default).
+// Throws Error (unsupported) when the build has no CUDA or the device is unusable.
+std::shared_ptr<Backend> make_cuda_backend(int index, DType dtype, int num_threads = 0);
+
+// A backend for `device` computing in `dtype`. The CPU computes in f32 only: other dtypes on the
+// CPU throw Error (unsupported). Throws for devices that are unusable (require_usable).
+std::shared_ptr<Backend> make_backend(const Device& device, DType dtype, int num_threads = 0);
 
 }  // namespace rank_rerank::backend

@@ -10,3 +10,14 @@ BackendStatus cuda_status() {
 std::vector<CudaDeviceProperties> cuda_device_properties() { return {}; }
 
 }  // namespace rank_rerank
+
+#include "backend/backend.hpp"
+#include "rank_rerank/error.hpp"
+
+namespace rank_rerank::backend {
+
+std::shared_ptr<Backend> make_cuda_backend(int, DType, int) {
+  throw_unsupported(cuda_status().reason);
+}
+
+}  // namespace rank_rerank::backend

@@ -1,10 +1,11 @@
-// ColbertEncoder: tokenizer -> marker insertion / query expansion -> packed BERT -> Dense chain ->
-// L2 normalisation -> (documents) skiplist filtering.
+// ColbertEncoder: tokenizer -> marker insertion / query expansion -> batches by token budget ->
+// transformer encoder -> Dense chain -> L2 normalisation -> (documents) skiplist filtering.
 #include "rank_rerank/colbert_encoder.hpp"
 
 #include <algorithm>
 #include <unordered_set>
 
+#include "model/batching.hpp"
 #include "model/colbert_settings.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
@@ -14,7 +15,7 @@ namespace rank_rerank {
 
 struct ColbertEncoder::Impl {
   std::shared_ptr<backend::Backend> backend;
-  model::BertEncoder encoder;
+  model::TransformerEncoder encoder;
   std::vector<model::DenseLayer> projection;
   Tokenizer tokenizer;
   model::ColbertSettings settings;
@@ -22,10 +23,15 @@ struct ColbertEncoder::Impl {
   std::int32_t mask_id = 0;
   std::unordered_set<std::int32_t> skiplist;
   std::size_t batch_size = 32;
+  std::size_t max_batch_tokens = 16384;
 
-  // Packed ids of texts[begin, end) with PyLate's query / document preparation.
-  model::PackedIds prepare(const std::vector<std::string_view>& texts, std::size_t begin,
-                           std::size_t end, bool is_query) const {
+  // Token ids of every text with PyLate's query / document preparation, and per text how many
+  // leading tokens attention may look at.
+  struct Prepared {
+    std::vector<Encoding> encodings;
+    std::vector<std::int64_t> key_lengths;
+  };
+  Prepared prepare(const std::vector<std::string_view>& texts, bool is_query) const {
     const std::optional<std::int32_t>& marker = is_query ? query_marker : document_marker;
     const std::size_t length = is_query ? settings.query_length : settings.document_length;
     const std::size_t budget = marker ? length - 1 : length;
@@ -33,11 +39,9 @@ struct ColbertEncoder::Impl {
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{budget});
     options.padding = std::optional<PaddingOptions>();
     options.num_threads = backend->num_threads();
-    const std::vector<std::string_view> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
-                                              texts.begin() + static_cast<std::ptrdiff_t>(end));
     const bool expand = is_query && settings.do_query_expansion;
-    model::PackedIds packed;
-    for (Encoding& e : tokenizer.encode_batch(slice, {}, options)) {
+    Prepared prepared{tokenizer.encode_batch(texts, {}, options), {}};
+    for (Encoding& e : prepared.encodings) {
       std::size_t attended = e.ids.size();
       if (expand && e.ids.size() < budget) {
         e.ids.resize(budget, mask_id);
@@ -48,39 +52,49 @@ struct ColbertEncoder::Impl {
         e.type_ids.insert(e.type_ids.begin() + 1, 0);
         ++attended;
       }
-      packed.append(e);
-      packed.key_lengths.push_back(static_cast<std::int64_t>(
+      prepared.key_lengths.push_back(static_cast<std::int64_t>(
           expand && settings.attend_to_expansion_tokens ? e.ids.size() : attended));
     }
-    return packed;
+    return prepared;
   }
+
+  bool kept(std::int32_t id, bool is_query) const { return is_query || !skiplist.contains(id); }
 
   PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query) const {
     backend::Backend& be = *backend;
+    const Prepared prepared = prepare(texts, is_query);
     PackedEmbeddings out;
     out.dim = projection.back().out_features();
+    // Which vectors survive is known from the ids: the output layout is fixed before encoding.
     out.offsets.push_back(0);
+    for (const Encoding& e : prepared.encodings)
+      out.offsets.push_back(out.offsets.back() +
+                            std::count_if(e.ids.begin(), e.ids.end(),
+                                          [&](std::int32_t id) { return kept(id, is_query); }));
+    out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
     std::vector<float> host;
-    for (std::size_t begin = 0; begin < texts.size(); begin += batch_size) {
-      const std::size_t end = std::min(texts.size(), begin + batch_size);
-      const model::PackedIds batch = prepare(texts, begin, end, is_query);
-      const std::size_t rows = batch.ids.size();
-      backend::Buffer x = encoder.forward(batch.view());
-      for (const model::DenseLayer& dense : projection) x = dense.forward(be, x.data(), rows);
-      be.l2_normalize_rows(x.data(), rows, out.dim);
-      host.resize(rows * out.dim);
-      be.download(x.data(), host.size(), host.data());
-      for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
-        for (auto t = static_cast<std::size_t>(batch.offsets[s]);
-             t < static_cast<std::size_t>(batch.offsets[s + 1]); ++t) {
-          if (!is_query && skiplist.contains(batch.ids[t])) continue;
-          out.values.insert(out.values.end(),
-                            host.begin() + static_cast<std::ptrdiff_t>(t * out.dim),
-                            host.begin() + static_cast<std::ptrdiff_t>((t + 1) * out.dim));
-        }
-        out.offsets.push_back(static_cast<std::int64_t>(out.values.size() / out.dim));
-      }
-    }
+    const auto batches =
+        model::plan_batches(model::lengths_of(prepared.encodings), batch_size, max_batch_tokens);
+    model::for_each_batch(
+        batches, "ColbertEncoder.encode", [&](std::span<const std::size_t> items) {
+          model::PackedIds batch = model::PackedIds::gather(prepared.encodings, items);
+          for (std::size_t i : items) batch.key_lengths.push_back(prepared.key_lengths[i]);
+          const std::size_t rows = batch.ids.size();
+          backend::Buffer x = encoder.forward(batch.view());
+          for (const model::DenseLayer& dense : projection) x = dense.forward(be, x.data(), rows);
+          be.l2_normalize_rows(x.data(), rows, out.dim);
+          host.resize(rows * out.dim);
+          be.download(x.data(), host.size(), host.data());
+          for (std::size_t k = 0; k < items.size(); ++k) {
+            float* target =
+                out.values.data() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim);
+            for (auto t = static_cast<std::size_t>(batch.offsets[k]);
+                 t < static_cast<std::size_t>(batch.offsets[k + 1]); ++t) {
+              if (!kept(batch.ids[t], is_query)) continue;
+              target = std::copy_n(host.data() + t * out.dim, out.dim, target);
+            }
+          }
+        });
     return out;
   }
 };
@@ -101,8 +115,11 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                                                const ColbertEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("ColbertEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
-  model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
+  if (options.max_batch_tokens == 0)
+    throw_invalid("ColbertEncoder: max_batch_tokens must be at least 1");
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
+  model::PretrainedTransformer bert = model::load_transformer(path_or_id, hub, be);
 
   model::ColbertSettings settings;
   std::vector<model::DenseLayer> projection;
@@ -146,9 +163,9 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
   if (options.query_length) settings.query_length = *options.query_length;
   if (options.document_length) settings.document_length = *options.document_length;
   for (std::size_t length : {settings.query_length, settings.document_length})
-    if (length < 2 || length > bert.config.max_position_embeddings)
+    if (length < 2 || length > bert.config.max_sequence_length())
       throw_invalid("ColbertEncoder: query and document lengths must be in [2, " +
-                    std::to_string(bert.config.max_position_embeddings) + "], found " +
+                    std::to_string(bert.config.max_sequence_length()) + "], found " +
                     std::to_string(length));
 
   Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
@@ -161,7 +178,8 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                                           {},
                                           0,
                                           {},
-                                          options.batch_size});
+                                          options.batch_size,
+                                          options.max_batch_tokens});
   impl->query_marker = marker_id(impl->tokenizer, impl->settings.query_prefix, "query prefix");
   impl->document_marker =
       marker_id(impl->tokenizer, impl->settings.document_prefix, "document prefix");

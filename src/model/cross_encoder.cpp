@@ -1,11 +1,13 @@
-// CrossEncoder: pair tokenization -> packed BERT -> first token -> pooler (dense + tanh) ->
-// classifier (+ the resolved activation).
+// CrossEncoder: pair tokenization -> batches by token budget -> transformer encoder -> first
+// token -> the architecture's classification head: dense + activation, then the output
+// projection (+ the resolved activation).
 #include "rank_rerank/cross_encoder.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
+#include "model/batching.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
 #include "rank_rerank/error.hpp"
@@ -14,16 +16,24 @@ namespace rank_rerank {
 
 struct CrossEncoder::Impl {
   std::shared_ptr<backend::Backend> backend;
-  model::BertEncoder encoder;
+  model::TransformerEncoder encoder;
   Tokenizer tokenizer;
-  backend::ConstBuffer pooler_weight, pooler_bias, classifier_weight, classifier_bias;
+  backend::ConstBuffer dense_weight, dense_bias, classifier_weight, classifier_bias;
+  backend::Activation dense_activation = backend::Activation::tanh;
   std::size_t labels = 1;
   backend::Activation activation = backend::Activation::identity;
   std::size_t max_length = 512;
   std::size_t batch_size = 32;
+  std::size_t max_batch_tokens = 16384;
 };
 
 namespace {
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
 
 // sentence-transformers' activation resolution (CrossEncoder.get_default_activation_fn).
 backend::Activation resolve_activation(const JsonConfig& config, std::size_t labels) {
@@ -41,26 +51,58 @@ backend::Activation resolve_activation(const JsonConfig& config, std::size_t lab
   return labels == 1 ? backend::Activation::sigmoid : backend::Activation::identity;
 }
 
+// The *ForSequenceClassification head over the first token, as transformers defines it per
+// architecture: tensor names (without .weight / .bias) and the activation between its layers.
+struct ClassificationHead {
+  std::string dense, output;
+  backend::Activation activation;
+  const char* model_class;
+};
+
+ClassificationHead classification_head(model::Architecture architecture,
+                                       const std::string& prefix) {
+  using model::Architecture;
+  switch (architecture) {
+    case Architecture::bert:
+      return {prefix + "pooler.dense", "classifier", backend::Activation::tanh,
+              "BertForSequenceClassification"};
+    case Architecture::roberta:
+    case Architecture::xlm_roberta:
+      return {"classifier.dense", "classifier.out_proj", backend::Activation::tanh,
+              "RobertaForSequenceClassification"};
+    case Architecture::electra:
+      return {"classifier.dense", "classifier.out_proj", backend::Activation::gelu_erf,
+              "ElectraForSequenceClassification"};
+    case Architecture::distilbert:
+      return {"pre_classifier", "classifier", backend::Activation::relu,
+              "DistilBertForSequenceClassification"};
+  }
+  throw_unsupported("CrossEncoder: no classification head for this architecture");
+}
+
 }  // namespace
 
 CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
                                            const CrossEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("CrossEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
-  model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
+  if (options.max_batch_tokens == 0)
+    throw_invalid("CrossEncoder: max_batch_tokens must be at least 1");
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
+  model::PretrainedTransformer bert = model::load_transformer(path_or_id, hub, be);
   const auto h = static_cast<std::int64_t>(bert.config.hidden_size);
   const std::string prefix = bert.encoder.prefix();  // a copy: the encoder is moved below
   const Weights& w = bert.weights;
-  if (!w.contains("classifier.weight"))
-    throw_unsupported(w.source() +
-                      ": not a sequence classification checkpoint: expected classifier.weight "
-                      "and " +
-                      prefix + "pooler.dense.weight (BertForSequenceClassification)");
-  const WeightTensor& classifier = w.get("classifier.weight");
+  const ClassificationHead head = classification_head(bert.config.architecture, prefix);
+  const std::string output_name = head.output + ".weight";
+  if (!w.contains(output_name))
+    throw_unsupported(w.source() + ": not a sequence classification checkpoint: expected " +
+                      output_name + " and " + head.dense + ".weight (" + head.model_class + ")");
+  const WeightTensor& classifier = w.get(output_name);
   if (classifier.shape.size() != 2 || classifier.shape[1] != h || classifier.shape[0] < 1)
-    throw_invalid(w.source() + ": classifier.weight must have shape [num_labels, " +
-                  std::to_string(h) + "]");
+    throw_invalid(w.source() + ": " + output_name + " must have shape [num_labels, " +
+                  std::to_string(h) + "], found " + shape_string(classifier.shape));
   const std::int64_t labels = classifier.shape[0];
 
   auto impl = std::make_unique<Impl>(
@@ -71,14 +113,16 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
            {},
            {},
            {},
+           head.activation,
            static_cast<std::size_t>(labels),
            resolve_activation(bert.config_json, static_cast<std::size_t>(labels)),
-           bert.config.max_position_embeddings,
-           options.batch_size});
-  impl->pooler_weight = be->upload(w.get(prefix + "pooler.dense.weight", std::array{h, h}), w);
-  impl->pooler_bias = be->upload(w.get(prefix + "pooler.dense.bias", std::array{h}), w);
+           bert.config.max_sequence_length(),
+           options.batch_size,
+           options.max_batch_tokens});
+  impl->dense_weight = be->upload(w.get(head.dense + ".weight", std::array{h, h}), w);
+  impl->dense_bias = be->upload(w.get(head.dense + ".bias", std::array{h}), w);
   impl->classifier_weight = be->upload(classifier, w);
-  impl->classifier_bias = be->upload(w.get("classifier.bias", std::array{labels}), w);
+  impl->classifier_bias = be->upload(w.get(head.output + ".bias", std::array{labels}), w);
 
   // As sentence-transformers: the tokenizer's model_max_length, capped by the position table.
   if (auto tc = hf_resolve_optional(path_or_id, "tokenizer_config.json", hub)) {
@@ -87,9 +131,9 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
       impl->max_length = static_cast<std::size_t>(*n);
   }
   if (options.max_length) {
-    if (*options.max_length < 2 || *options.max_length > bert.config.max_position_embeddings)
+    if (*options.max_length < 2 || *options.max_length > bert.config.max_sequence_length())
       throw_invalid("CrossEncoder: max_length must be in [2, " +
-                    std::to_string(bert.config.max_position_embeddings) + "], found " +
+                    std::to_string(bert.config.max_sequence_length()) + "], found " +
                     std::to_string(*options.max_length));
     impl->max_length = *options.max_length;
   }
@@ -107,37 +151,66 @@ std::vector<float> CrossEncoder::predict(
   options.truncation = std::optional<TruncationOptions>(TruncationOptions{m.max_length});
   options.padding = std::optional<PaddingOptions>();
   options.num_threads = be.num_threads();
-  for (std::size_t begin = 0; begin < pairs.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(pairs.size(), begin + m.batch_size);
-    std::vector<std::string_view> queries, documents;
-    for (std::size_t i = begin; i < end; ++i) {
-      queries.push_back(pairs[i].first);
-      documents.push_back(pairs[i].second);
-    }
-    model::PackedIds batch;
-    for (const Encoding& e : m.tokenizer.encode_batch(queries, documents, options)) batch.append(e);
-    const backend::Buffer tokens = m.encoder.forward(batch.view());
-    const std::size_t n = end - begin;
-    backend::Buffer first = be.allocate(n * h);
-    be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
-    backend::Buffer pooled = be.allocate(n * h);
-    be.linear(first.data(), n, h, m.pooler_weight.data(), m.pooler_bias.data(), h,
-              backend::Activation::tanh, pooled.data());
-    backend::Buffer logits = be.allocate(n * m.labels);
-    be.linear(pooled.data(), n, h, m.classifier_weight.data(), m.classifier_bias.data(), m.labels,
-              m.activation, logits.data());
-    float* out = scores.data() + begin * m.labels;
-    be.download(logits.data(), logits.size(), out);
-    if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
-      for (std::size_t r = 0; r < n; ++r) {
-        float* row = out + r * m.labels;
-        const float top = *std::max_element(row, row + m.labels);
-        float sum = 0;
-        for (std::size_t c = 0; c < m.labels; ++c) sum += row[c] = std::exp(row[c] - top);
-        for (std::size_t c = 0; c < m.labels; ++c) row[c] /= sum;
-      }
+  std::vector<std::string_view> queries, documents;
+  for (const auto& [query, document] : pairs) {
+    queries.push_back(query);
+    documents.push_back(document);
   }
+  const std::vector<Encoding> encodings = m.tokenizer.encode_batch(queries, documents, options);
+  std::vector<float> host;
+  model::for_each_batch(
+      model::plan_batches(model::lengths_of(encodings), m.batch_size, m.max_batch_tokens),
+      "CrossEncoder.predict", [&](std::span<const std::size_t> items) {
+        const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+        const backend::Buffer tokens = m.encoder.forward(batch.view());
+        const std::size_t n = items.size();
+        backend::Buffer first = be.allocate(n * h);
+        be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
+        backend::Buffer dense = be.allocate(n * h);
+        be.linear(first.data(), n, h, m.dense_weight.data(), m.dense_bias.data(), h,
+                  m.dense_activation, dense.data());
+        backend::Buffer logits = be.allocate(n * m.labels);
+        be.linear(dense.data(), n, h, m.classifier_weight.data(), m.classifier_bias.data(),
+                  m.labels, m.activation, logits.data());
+        host.resize(logits.size());
+        be.download(logits.data(), logits.size(), host.data());
+        for (std::size_t k = 0; k < n; ++k)
+          std::copy_n(host.data() + k * m.labels, m.labels, scores.data() + items[k] * m.labels);
+      });
+  if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
+    for (std::size_t r = 0; r < pairs.size(); ++r) {
+      float* row = scores.data() + r * m.labels;
+      const float top = *std::max_element(row, row + m.labels);
+      float sum = 0;
+      for (std::size_t c = 0; c < m.labels; ++c) sum += row[c] = std::exp(row[c] - top);
+      for (std::size_t c = 0; c < m.labels; ++c) row[c] /= sum;
+    }
   return scores;
+}
+
+std::vector<CrossEncoder::Ranked> CrossEncoder::rank(std::string_view query,
+                                                     const std::vector<std::string_view>& documents,
+                                                     std::optional<std::size_t> top_k,
+                                                     bool return_documents,
+                                                     bool apply_softmax) const {
+  if (impl_->labels != 1)
+    throw_invalid("CrossEncoder::rank: the model has " + std::to_string(impl_->labels) +
+                  " labels; rank needs a model with one (use predict for several)");
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  pairs.reserve(documents.size());
+  for (std::string_view document : documents) pairs.emplace_back(query, document);
+  const std::vector<float> scores = predict(pairs, apply_softmax);
+  std::vector<Ranked> ranked(documents.size());
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    ranked[i].corpus_id = i;
+    ranked[i].score = scores[i];
+    if (return_documents) ranked[i].text = std::string(documents[i]);
+  }
+  // Stable, as Python's sorted(..., reverse=True): ties keep the documents' order.
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
+  if (top_k && *top_k < ranked.size()) ranked.resize(*top_k);
+  return ranked;
 }
 
 std::size_t CrossEncoder::num_labels() const noexcept { return impl_->labels; }

@@ -68,7 +68,7 @@ DenseLayer DenseLayer::from_weight(const Weights& weights, const std::string& na
   return d;
 }
 
-backend::Buffer DenseLayer::forward(backend::Backend& backend, const float* x,
+backend::Buffer DenseLayer::forward(backend::Backend& backend, backend::ConstPtr x,
                                     std::size_t rows) const {
   backend::Buffer y = backend.allocate(rows * out_);
   backend.linear(x, rows, in_, weight_.data(), bias_.data(), out_, activation_, y.data());

@@ -29,7 +29,7 @@ class DenseLayer {
                                 std::size_t in_features, backend::Backend& backend);
 
   // [rows, out_features] in backend memory.
-  backend::Buffer forward(backend::Backend& backend, const float* x, std::size_t rows) const;
+  backend::Buffer forward(backend::Backend& backend, backend::ConstPtr x, std::size_t rows) const;
 
   std::size_t in_features() const noexcept { return in_; }
   std::size_t out_features() const noexcept { return out_; }

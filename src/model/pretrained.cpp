@@ -26,12 +26,12 @@ Tokenizer load_tokenizer(std::string_view path_or_id, const HubOptions& hub) {
   return Tokenizer::from_pretrained(file->parent_path().string());
 }
 
-PretrainedBert load_bert(std::string_view path_or_id, const HubOptions& hub,
-                         std::shared_ptr<backend::Backend> backend) {
+PretrainedTransformer load_transformer(std::string_view path_or_id, const HubOptions& hub,
+                                       std::shared_ptr<backend::Backend> backend) {
   JsonConfig json = JsonConfig::load(hf_resolve(path_or_id, "config.json", hub));
-  BertConfig config = BertConfig::from_json(json);
+  TransformerConfig config = TransformerConfig::from_json(json);
   Weights weights = hf_load_weights(path_or_id, hub);
-  BertEncoder encoder = BertEncoder::load(config, weights, std::move(backend));
+  TransformerEncoder encoder = TransformerEncoder::load(config, weights, std::move(backend));
   return {config, std::move(json), std::move(weights), std::move(encoder)};
 }
 

@@ -1,13 +1,14 @@
-// SentenceEncoder: tokenizer -> packed batch -> BERT encoder -> pooling -> optional L2
-// normalisation, batch by batch.
+// SentenceEncoder: tokenizer -> batches by token budget -> transformer encoder -> pooling ->
+// optional L2 normalisation, scattered back into input order.
 #include "rank_rerank/sentence_encoder.hpp"
 
 #include <algorithm>
 
 #include "backend/backend.hpp"
-#include "model/bert.hpp"
+#include "model/batching.hpp"
 #include "model/pretrained.hpp"
 #include "model/sentence_modules.hpp"
+#include "model/transformer.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/json_config.hpp"
 #include "rank_rerank/tokenizer.hpp"
@@ -16,25 +17,25 @@ namespace rank_rerank {
 
 struct SentenceEncoder::Impl {
   std::shared_ptr<backend::Backend> backend;
-  model::BertEncoder encoder;
+  model::TransformerEncoder encoder;
   Tokenizer tokenizer;
   model::PoolingConfig pooling;
   bool normalize = false;
   std::size_t max_seq_length = 0;
   std::size_t batch_size = 32;
+  std::size_t max_batch_tokens = 16384;
 
-  // Token ids of texts[begin, end), packed, truncated to max_seq_length.
-  model::PackedIds tokenize(const std::vector<std::string_view>& texts, std::size_t begin,
-                            std::size_t end) const {
+  // Token ids of every text, truncated to max_seq_length.
+  std::vector<Encoding> tokenize(const std::vector<std::string_view>& texts) const {
     EncodeOptions options;
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{max_seq_length});
     options.padding = std::optional<PaddingOptions>();
     options.num_threads = backend->num_threads();
-    const std::vector<std::string_view> slice(texts.begin() + static_cast<std::ptrdiff_t>(begin),
-                                              texts.begin() + static_cast<std::ptrdiff_t>(end));
-    model::PackedIds batch;
-    for (const Encoding& e : tokenizer.encode_batch(slice, {}, options)) batch.append(e);
-    return batch;
+    return tokenizer.encode_batch(texts, {}, options);
+  }
+
+  std::vector<std::vector<std::size_t>> batches(const std::vector<Encoding>& encodings) const {
+    return model::plan_batches(model::lengths_of(encodings), batch_size, max_batch_tokens);
   }
 };
 
@@ -42,9 +43,12 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                                                  const SentenceEncoderOptions& options) {
   const HubOptions& hub = options.hub;
   if (options.batch_size == 0) throw_invalid("SentenceEncoder: batch_size must be at least 1");
-  std::shared_ptr<backend::Backend> be = backend::make_cpu_backend(options.num_threads);
-  model::PretrainedBert bert = model::load_bert(path_or_id, hub, be);
-  const model::BertConfig& config = bert.config;
+  if (options.max_batch_tokens == 0)
+    throw_invalid("SentenceEncoder: max_batch_tokens must be at least 1");
+  std::shared_ptr<backend::Backend> be =
+      model::make_model_backend(options.device, options.dtype, options.num_threads);
+  model::PretrainedTransformer bert = model::load_transformer(path_or_id, hub, be);
+  const model::TransformerConfig& config = bert.config;
 
   // Without modules.json sentence-transformers builds Transformer + mean pooling; so do we.
   model::PoolingConfig pooling{config.hidden_size, {backend::Pooling::mean}};
@@ -65,7 +69,7 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                     std::to_string(config.hidden_size));
   }
 
-  std::size_t max_length = config.max_position_embeddings;
+  std::size_t max_length = config.max_sequence_length();
   if (const auto st_path = hf_resolve_optional(path_or_id, "sentence_bert_config.json", hub)) {
     const JsonConfig st = JsonConfig::load(*st_path);
     if (st.get_or<bool>("do_lower_case", false))
@@ -84,15 +88,16 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
       throw_invalid("SentenceEncoder: max_seq_length must be at least 1");
     max_length = *options.max_seq_length;
   }
-  if (max_length > config.max_position_embeddings)
+  if (max_length > config.max_sequence_length())
     throw_invalid("SentenceEncoder: max_seq_length " + std::to_string(max_length) +
-                  " exceeds the model's max_position_embeddings " +
-                  std::to_string(config.max_position_embeddings));
+                  " exceeds the " + std::to_string(config.max_sequence_length()) +
+                  " positions the model has (max_position_embeddings " +
+                  std::to_string(config.max_position_embeddings) + ")");
 
   Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
-  return SentenceEncoder(
-      std::make_unique<Impl>(Impl{std::move(be), std::move(bert.encoder), std::move(tokenizer),
-                                  std::move(pooling), normalize, max_length, options.batch_size}));
+  return SentenceEncoder(std::make_unique<Impl>(
+      Impl{std::move(be), std::move(bert.encoder), std::move(tokenizer), std::move(pooling),
+           normalize, max_length, options.batch_size, options.max_batch_tokens}));
 }
 
 Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) const {
@@ -103,17 +108,21 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts) c
   out.rows = texts.size();
   out.dim = dimension();
   out.values.resize(out.rows * out.dim);
-  for (std::size_t begin = 0; begin < texts.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(texts.size(), begin + m.batch_size);
-    const model::PackedIds batch = m.tokenize(texts, begin, end);
-    const backend::Buffer tokens = m.encoder.forward(batch.view());
-    backend::Buffer pooled = be.allocate((end - begin) * out.dim);
-    for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
-      be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
-              pooled.data() + k * word_dim, out.dim);
-    if (m.normalize) be.l2_normalize_rows(pooled.data(), end - begin, out.dim);
-    be.download(pooled.data(), pooled.size(), out.values.data() + begin * out.dim);
-  }
+  const std::vector<Encoding> encodings = m.tokenize(texts);
+  model::for_each_batch(
+      m.batches(encodings), "SentenceEncoder.encode", [&](std::span<const std::size_t> items) {
+        const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+        const backend::Buffer tokens = m.encoder.forward(batch.view());
+        backend::Buffer pooled = be.allocate(items.size() * out.dim);
+        for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
+          be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
+                  pooled.data() + k * word_dim, out.dim);
+        if (m.normalize) be.l2_normalize_rows(pooled.data(), items.size(), out.dim);
+        std::vector<float> host(pooled.size());
+        be.download(pooled.data(), pooled.size(), host.data());
+        for (std::size_t k = 0; k < items.size(); ++k)
+          std::copy_n(host.data() + k * out.dim, out.dim, out.values.data() + items[k] * out.dim);
+      });
   return out;
 }
 
@@ -121,17 +130,24 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   const Impl& m = *impl_;
   PackedEmbeddings out;
   out.dim = hidden_size();
+  const std::vector<Encoding> encodings = m.tokenize(texts);
   out.offsets.push_back(0);
-  for (std::size_t begin = 0; begin < texts.size(); begin += m.batch_size) {
-    const std::size_t end = std::min(texts.size(), begin + m.batch_size);
-    const model::PackedIds batch = m.tokenize(texts, begin, end);
-    const backend::Buffer tokens = m.encoder.forward(batch.view());
-    const std::size_t start = out.values.size();
-    out.values.resize(start + tokens.size());
-    m.backend->download(tokens.data(), tokens.size(), out.values.data() + start);
-    for (std::size_t i = 1; i < batch.offsets.size(); ++i)
-      out.offsets.push_back(out.offsets[begin] + batch.offsets[i]);
-  }
+  for (const Encoding& e : encodings)
+    out.offsets.push_back(out.offsets.back() + static_cast<std::int64_t>(e.ids.size()));
+  out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
+  model::for_each_batch(
+      m.batches(encodings), "SentenceEncoder.encode_tokens",
+      [&](std::span<const std::size_t> items) {
+        const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+        const backend::Buffer tokens = m.encoder.forward(batch.view());
+        std::vector<float> host(tokens.size());
+        m.backend->download(tokens.data(), tokens.size(), host.data());
+        for (std::size_t k = 0; k < items.size(); ++k)
+          std::copy(
+              host.begin() + batch.offsets[k] * static_cast<std::ptrdiff_t>(out.dim),
+              host.begin() + batch.offsets[k + 1] * static_cast<std::ptrdiff_t>(out.dim),
+              out.values.begin() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim));
+      });
   return out;
 }
 

@@ -11,7 +11,7 @@
 #include <numeric>
 
 #include "io_test_support.hpp"
-#include "model/bert.hpp"
+#include "model/transformer.hpp"
 #include "rank_rerank/sentence_encoder.hpp"
 #include "rank_rerank/weights.hpp"
 
@@ -60,8 +60,8 @@ class TinyBert : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(TinyBert, MatchesTransformersLastHiddenState) {
   const std::string name = std::string("bert_tiny_") + GetParam();
-  const model::BertConfig config =
-      model::BertConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
+  const model::TransformerConfig config =
+      model::TransformerConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
   EXPECT_EQ(config.hidden_size, 36u);
   EXPECT_EQ(config.num_heads, 3u);
   const Weights reference = Weights::open(fixtures() / (name + "_reference.safetensors"));
@@ -70,11 +70,12 @@ TEST_P(TinyBert, MatchesTransformersLastHiddenState) {
   const auto offsets = int64_values(reference.get("offsets"));
   const std::vector<float> want = reference.get("last_hidden_state").to_f32();
   for (int threads : {1, 2}) {
-    const auto encoder = model::BertEncoder::load(config, Weights::open(fixtures() / name),
-                                                  backend::make_cpu_backend(threads));
+    const auto encoder = model::TransformerEncoder::load(config, Weights::open(fixtures() / name),
+                                                         backend::make_cpu_backend(threads));
     const backend::Buffer out = encoder.forward({ids, types, offsets});
     ASSERT_EQ(out.size(), want.size());
-    const double error = max_row_relative_error({out.data(), out.size()}, want, 36);
+    const double error =
+        max_row_relative_error({static_cast<const float*>(out.data().get()), out.size()}, want, 36);
     RecordProperty("max_row_relative_error_threads_" + std::to_string(threads), [&] {
       char text[32];
       std::snprintf(text, sizeof text, "%.2e", error);
@@ -88,10 +89,10 @@ INSTANTIATE_TEST_SUITE_P(Activations, TinyBert, ::testing::Values("gelu", "gelu_
 
 TEST(TinyBertErrors, BadBatchesAndConfigsAreRejected) {
   const fs::path dir = fixtures() / "bert_tiny_gelu";
-  const model::BertConfig config =
-      model::BertConfig::from_json(JsonConfig::load(dir / "config.json"));
+  const model::TransformerConfig config =
+      model::TransformerConfig::from_json(JsonConfig::load(dir / "config.json"));
   const auto encoder =
-      model::BertEncoder::load(config, Weights::open(dir), backend::make_cpu_backend(1));
+      model::TransformerEncoder::load(config, Weights::open(dir), backend::make_cpu_backend(1));
   const std::vector<std::int32_t> ids{1, 2, 3}, types{0, 1, 0};
   const std::vector<std::int64_t> offsets{0, 3};
   const std::vector<std::int32_t> bad_id{1, 99, 3}, bad_type{0, 2, 0}, short_types{0, 0};
@@ -124,35 +125,37 @@ TEST(TinyBertErrors, BadBatchesAndConfigsAreRejected) {
   EXPECT_EQ(encoder.forward({ids, types, with_empty}).size(), 3u * 36u);
 
   // Shapes that do not match the config, a foreign architecture, missing tensors.
-  model::BertConfig wider = config;
-  wider.hidden_size = 48;
+  model::TransformerConfig wider = config;
+  wider.hidden_size = wider.embedding_size = 48;
   wider.num_heads = 4;
-  const std::string shape_error = error_of(
-      [&] { model::BertEncoder::load(wider, Weights::open(dir), backend::make_cpu_backend(1)); });
+  const std::string shape_error = error_of([&] {
+    model::TransformerEncoder::load(wider, Weights::open(dir), backend::make_cpu_backend(1));
+  });
   EXPECT_NE(shape_error.find("embeddings.word_embeddings.weight"), std::string::npos)
       << shape_error;
   EXPECT_NE(shape_error.find("48"), std::string::npos) << shape_error;
-  EXPECT_NE(error_of(
-                [] {
-                  model::BertConfig::from_json(JsonConfig::parse(
-                      R"({"model_type": "roberta", "vocab_size": 5})", "config.json"));
-                },
-                ErrorKind::unsupported)
-                .find("roberta"),
-            std::string::npos);
+  const std::string unknown = error_of(
+      [] {
+        model::TransformerConfig::from_json(
+            JsonConfig::parse(R"({"model_type": "gpt2", "vocab_size": 5})", "config.json"));
+      },
+      ErrorKind::unsupported);
+  EXPECT_NE(unknown.find("'gpt2'"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("bert, distilbert, electra, roberta, xlm-roberta"), std::string::npos)
+      << unknown;
   EXPECT_NE(error_of([] {
-              model::BertConfig::from_json(JsonConfig::parse(
+              model::TransformerConfig::from_json(JsonConfig::parse(
                   R"({"vocab_size": 5, "hidden_size": 10, "num_attention_heads": 3,
                       "num_hidden_layers": 1, "intermediate_size": 4})",
                   "config.json"));
             }).find("not a multiple"),
             std::string::npos);
   const std::string not_bert = error_of([&] {
-    model::BertEncoder::load(config,
-                             Weights::open(fixtures() / "bert_tiny_gelu_reference.safetensors"),
-                             backend::make_cpu_backend(1));
+    model::TransformerEncoder::load(
+        config, Weights::open(fixtures() / "bert_tiny_gelu_reference.safetensors"),
+        backend::make_cpu_backend(1));
   });
-  EXPECT_NE(not_bert.find("not a BERT checkpoint"), std::string::npos) << not_bert;
+  EXPECT_NE(not_bert.find("not a bert checkpoint"), std::string::npos) << not_bert;
   EXPECT_NE(not_bert.find("input_ids"), std::string::npos) << not_bert;
 }
 

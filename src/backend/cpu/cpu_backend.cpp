@@ -21,6 +21,9 @@
 namespace rank_rerank::backend {
 namespace {
 
+float* f32(Ptr p) noexcept { return static_cast<float*>(p.get()); }
+const float* f32(ConstPtr p) noexcept { return static_cast<const float*>(p.get()); }
+
 // [begin, end) of part `index` of `count` near-equal parts of n, rounded to multiples of `step`.
 std::pair<std::size_t, std::size_t> block_of(std::size_t n, std::size_t count, std::size_t index,
                                              std::size_t step) {
@@ -39,56 +42,66 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const noexcept override { return "cpu"; }
   int num_threads() const noexcept override { return threads_; }
+  DType dtype() const noexcept override { return DType::f32; }
 
   Buffer allocate(std::size_t size) override {
-    return Buffer(std::make_shared_for_overwrite<float[]>(size), size);
+    return Buffer(std::shared_ptr<void>(std::make_shared_for_overwrite<float[]>(size)), size,
+                  DType::f32);
   }
 
   ConstBuffer upload(const WeightTensor& tensor, const Weights& owner) override {
     if (tensor.dtype == WeightDType::f32) {
       const std::span<const float> values = tensor.f32();
-      return ConstBuffer(values.data(), values.size(), std::make_shared<Weights>(owner));
+      return ConstBuffer(values.data(), values.size(), DType::f32,
+                         std::make_shared<Weights>(owner));
     }
     return upload(tensor.to_f32());
   }
 
   ConstBuffer upload(std::vector<float> values) override {
     auto owned = std::make_shared<std::vector<float>>(std::move(values));
-    return ConstBuffer(owned->data(), owned->size(), owned);
+    return ConstBuffer(owned->data(), owned->size(), DType::f32, owned);
   }
 
-  void download(const float* source, std::size_t size, float* destination) override {
-    std::memcpy(destination, source, size * sizeof(float));
+  void download(ConstPtr source, std::size_t size, float* destination) override {
+    if (size > 0) std::memcpy(destination, source.get(), size * sizeof(float));
   }
 
-  void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& t, float* out) override {
+  void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& t, Ptr out_ptr) override {
+    float* out = f32(out_ptr);
     const std::size_t n = batch.tokens();
     const std::size_t h = t.hidden;
     std::vector<std::int32_t> positions(n);
     for (std::size_t s = 0; s < batch.sequences(); ++s)
       for (auto i = batch.offsets[s]; i < batch.offsets[s + 1]; ++i)
-        positions[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i - batch.offsets[s]);
+        positions[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(
+            i - batch.offsets[s] + static_cast<std::int64_t>(t.position_offset));
 #pragma omp parallel num_threads(threads_)
     {
       const auto [begin, end] = block_of(n, static_cast<std::size_t>(omp_get_num_threads()),
                                          static_cast<std::size_t>(omp_get_thread_num()), 1);
       for (std::size_t i = begin; i < end; ++i) {
         float* row = out + i * h;
-        const float* word = t.word + static_cast<std::size_t>(batch.ids[i]) * h;
-        const float* position = t.position + static_cast<std::size_t>(positions[i]) * h;
+        const float* word = f32(t.word) + static_cast<std::size_t>(batch.ids[i]) * h;
+        const float* position = f32(t.position) + static_cast<std::size_t>(positions[i]) * h;
         for (std::size_t c = 0; c < h; ++c) row[c] = word[c] + position[c];
-        if (t.token_type != nullptr) {
-          const float* type = t.token_type + static_cast<std::size_t>(batch.type_ids[i]) * h;
+        if (t.token_type) {
+          const float* type = f32(t.token_type) + static_cast<std::size_t>(batch.type_ids[i]) * h;
           for (std::size_t c = 0; c < h; ++c) row[c] += type[c];
         }
       }
       if (begin < end)
-        cpu::layernorm_rows(out + begin * h, nullptr, end - begin, h, t.gamma, t.beta, t.eps);
+        cpu::layernorm_rows(out + begin * h, nullptr, end - begin, h, f32(t.gamma), f32(t.beta),
+                            t.eps);
     }
   }
 
-  void linear(const float* x, std::size_t rows, std::size_t in, const float* weight,
-              const float* bias, std::size_t out, Activation activation, float* y) override {
+  void linear(ConstPtr x_ptr, std::size_t rows, std::size_t in, ConstPtr weight_ptr,
+              ConstPtr bias_ptr, std::size_t out, Activation activation, Ptr y_ptr) override {
+    const float* x = f32(x_ptr);
+    const float* weight = f32(weight_ptr);
+    const float* bias = f32(bias_ptr);
+    float* y = f32(y_ptr);
     if (rows == 0 || out == 0) return;
     const auto threads = static_cast<std::size_t>(threads_);
     // Row blocks keep each thread's sgemm large; with few rows, split the output columns.
@@ -111,21 +124,25 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void add_layernorm(float* x, const float* residual, std::size_t rows, std::size_t cols,
-                     const float* gamma, const float* beta, float eps) override {
+  void add_layernorm(Ptr x_ptr, ConstPtr residual_ptr, std::size_t rows, std::size_t cols,
+                     ConstPtr gamma, ConstPtr beta, float eps) override {
+    float* x = f32(x_ptr);
+    const float* residual = f32(residual_ptr);
 #pragma omp parallel num_threads(threads_)
     {
       const auto [begin, end] = block_of(rows, static_cast<std::size_t>(omp_get_num_threads()),
                                          static_cast<std::size_t>(omp_get_thread_num()), 1);
       if (begin < end)
-        cpu::layernorm_rows(x + begin * cols, residual + begin * cols, end - begin, cols, gamma,
-                            beta, eps);
+        cpu::layernorm_rows(x + begin * cols, residual + begin * cols, end - begin, cols,
+                            f32(gamma), f32(beta), eps);
     }
   }
 
-  void attention(const float* qkv, std::span<const std::int64_t> offsets,
+  void attention(ConstPtr qkv_ptr, std::span<const std::int64_t> offsets,
                  std::span<const std::int64_t> key_lengths, std::size_t heads, std::size_t head_dim,
-                 float* out) override {
+                 Ptr out_ptr) override {
+    const float* qkv = f32(qkv_ptr);
+    float* out = f32(out_ptr);
     if (offsets.size() < 2) return;
     const std::size_t sequences = offsets.size() - 1;
     const std::size_t hidden = heads * head_dim;
@@ -166,14 +183,18 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void add(float* y, const float* x, std::size_t n) override {
+  void add(Ptr y_ptr, ConstPtr x_ptr, std::size_t n) override {
+    float* y = f32(y_ptr);
+    const float* x = f32(x_ptr);
     const auto count = static_cast<std::int64_t>(n);
 #pragma omp parallel for num_threads(threads_) schedule(static)
     for (std::int64_t i = 0; i < count; ++i) y[i] += x[i];
   }
 
-  void pool(const float* x, std::size_t cols, std::span<const std::int64_t> offsets, Pooling mode,
-            float* out, std::size_t out_stride) override {
+  void pool(ConstPtr x_ptr, std::size_t cols, std::span<const std::int64_t> offsets, Pooling mode,
+            Ptr out_ptr, std::size_t out_stride) override {
+    const float* x = f32(x_ptr);
+    float* out = f32(out_ptr);
     if (offsets.size() < 2) return;
     const auto sequences = static_cast<std::int64_t>(offsets.size() - 1);
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -211,7 +232,8 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void l2_normalize_rows(float* x, std::size_t rows, std::size_t cols) override {
+  void l2_normalize_rows(Ptr x_ptr, std::size_t rows, std::size_t cols) override {
+    float* x = f32(x_ptr);
 #pragma omp parallel num_threads(threads_)
     {
       const auto [begin, end] = block_of(rows, static_cast<std::size_t>(omp_get_num_threads()),

