@@ -4,10 +4,15 @@ same process, same GPU. Prints a table (median of repeats, CUDA events) and writ
 Cases: one 32x128 query vs N docs x 128 tokens fp16 (GB/s against the measured device copy);
 32 queries at once (fraction of the measured fp16 matmul rate); variable lengths 16-256; int8
 and 1-bit documents (bytes read per second); peak extra GPU memory per run; and our CPU MaxSim on
-a slice for the GPU-vs-CPU ratio. Inputs are random normal (never zeros)."""
+a slice for the GPU-vs-CPU ratio. Inputs are random normal (never zeros).
+
+Our f16 / bf16 / int8 kernels come in two families (document tiles double-buffered in registers,
+or staged through shared memory); each case is timed as dispatched by shape ("rank_rerank") and
+with each family forced through RANK_RERANK_GPU_MAXSIM_KERNEL, each checked against PyTorch."""
 
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -91,6 +96,23 @@ def row(results, case, impl, seconds, bytes_read=None, flops=None, mem=None, ref
     print(json.dumps(r), flush=True)
 
 
+FAMILY_VARIABLE = "RANK_RERANK_GPU_MAXSIM_KERNEL"
+
+
+def rel_diff(got, want):
+    return float(((got - want).abs() / want.abs().clamp_min(1)).max())
+
+
+def time_ours(res, case, fn, repeats, want, bytes_read=None, flops=None):
+    """Our kernel as dispatched by shape, then with each family forced; checked against `want`."""
+    for family in ("", "registers", "staged"):
+        os.environ[FAMILY_VARIABLE] = family
+        impl = f"rank_rerank [{family}]" if family else "rank_rerank"
+        print(json.dumps({"check": case, "impl": impl, "max_rel_diff": rel_diff(fn(), want)}), flush=True)
+        row(res, case, impl, timed(fn, repeats), bytes_read, flops, mem=peak_extra(fn))
+    del os.environ[FAMILY_VARIABLE]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=1_000_000)
@@ -115,10 +137,8 @@ def main():
     offsets = torch.arange(0, (n + 1) * Ld, Ld, device=DEV, dtype=torch.int64)
     nbytes = flat.numel() * 2
     ours = lambda: rank_rerank.maxsim_gpu(q, flat, offsets)
-    got = ours()
     want = torch_chunked(q, docs)
-    print(json.dumps({"check_one_query_max_rel_diff": float(((got - want).abs() / want.abs().clamp_min(1)).max())}))
-    row(res, "1q fp16", "rank_rerank", timed(ours, args.repeats), nbytes, mem=peak_extra(ours))
+    time_ours(res, "1q fp16", ours, args.repeats, want, bytes_read=nbytes)
     row(res, "1q fp16", "torch", timed(lambda: torch_chunked(q, docs), args.repeats), nbytes,
         mem=peak_extra(lambda: torch_chunked(q, docs)))
     if fm is not None:
@@ -135,7 +155,7 @@ def main():
     cpu_s = (time.perf_counter() - t0) / 3
     row(res, "1q fp16", f"rank_rerank CPU ({rank_rerank.get_num_threads()} threads), scaled to N docs",
         cpu_s * n / m, nbytes)
-    del docs, flat, got, want
+    del docs, flat, want
     torch.cuda.empty_cache()
 
     # 2. 32 queries at once.
@@ -147,16 +167,14 @@ def main():
     q_off = list(range(0, 32 * Lq + 1, Lq))
     flops = 2 * 32 * Lq * nm * Ld * dim
     ours = lambda: rank_rerank.maxsim_gpu(qs.view(-1, dim), flat, offsets, query_offsets=q_off)
-    got = ours()
     want = torch_chunked(qs, docs, chunk=2048)
-    print(json.dumps({"check_32q_max_rel_diff": float(((got - want).abs() / want.abs().clamp_min(1)).max())}))
-    row(res, "32q fp16", "rank_rerank", timed(ours, args.repeats), flops=flops, mem=peak_extra(ours))
+    time_ours(res, "32q fp16", ours, args.repeats, want, flops=flops)
     tq = lambda: torch_chunked(qs, docs, chunk=2048)
     row(res, "32q fp16", "torch", timed(tq, args.repeats), flops=flops, mem=peak_extra(tq))
     if fm is not None:
         f = lambda: fm.flash_maxsim_batched(qs, docs)
         row(res, "32q fp16", "flash_maxsim", timed(f, args.repeats), flops=flops, mem=peak_extra(f))
-    del docs, flat, got, want
+    del docs, flat, want
     torch.cuda.empty_cache()
 
     # 3. Variable lengths, uniform 16..256 tokens.
@@ -169,7 +187,6 @@ def main():
     offsets_d = offsets.to(DEV)
     nbytes = total * dim * 2
     ours = lambda: rank_rerank.maxsim_gpu(q, packed, offsets_d)
-    row(res, "varlen fp16", "rank_rerank", timed(ours, args.repeats), nbytes, mem=peak_extra(ours))
     # PyTorch pads to the longest document and masks the padding.
     padded = torch.zeros(nv, 256, dim, device=DEV, dtype=torch.float16)
     pos = torch.arange(256)[None, :] < lengths[:, None]
@@ -185,14 +202,13 @@ def main():
             outs.append(sims.amax(1).float().sum(-1))
         return torch.cat(outs)
 
-    got = ours()
-    print(json.dumps({"check_varlen_max_rel_diff": float(((got - torch_padded()).abs() / got.abs().clamp_min(1)).max())}))
+    time_ours(res, "varlen fp16", ours, args.repeats, torch_padded(), bytes_read=nbytes)
     row(res, "varlen fp16", "torch (padded)", timed(torch_padded, args.repeats), nbytes, mem=peak_extra(torch_padded))
     if fm is not None:
         cu = offsets_d.to(torch.int32)
         f = lambda: fm.flash_maxsim_packed(q, packed, cu, 256)
         row(res, "varlen fp16", "flash_maxsim (packed)", timed(f, args.repeats), nbytes, mem=peak_extra(f))
-    del padded, packed, mask, got
+    del padded, packed, mask
     torch.cuda.empty_cache()
 
     # 4. int8 documents (per-row scale).
@@ -210,7 +226,6 @@ def main():
     offsets = torch.arange(0, (n + 1) * Ld, Ld, device=DEV, dtype=torch.int64)
     nbytes = flat8.numel() + flat_scales.numel() * 4
     ours = lambda: rank_rerank.maxsim_gpu(q, flat8, offsets, scales=flat_scales)
-    row(res, "1q int8", "rank_rerank", timed(ours, args.repeats), nbytes, mem=peak_extra(ours))
 
     def torch_int8(chunk=8192):
         outs = []
@@ -218,6 +233,8 @@ def main():
             d = d8[s:s + chunk].half() * scales[s:s + chunk, :, None].half()
             outs.append((d.reshape(-1, dim) @ q.T).view(d.shape[0], Ld, Lq).amax(1).float().sum(-1))
         return torch.cat(outs)
+
+    time_ours(res, "1q int8", ours, args.repeats, torch_int8(), bytes_read=nbytes)
 
     row(res, "1q int8", "torch (dequantize + matmul)", timed(torch_int8, args.repeats), nbytes, mem=peak_extra(torch_int8))
     if fm is not None:

@@ -2,6 +2,7 @@
 // document set. The kernels sit behind scoring/cuda/gpu_runtime.hpp.
 #include "rank_rerank/gpu_maxsim.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -96,6 +97,14 @@ std::size_t doc_alignment(DType dtype) {
   return 16;
 }
 
+// Rows of the longest query; offsets were checked (non-decreasing).
+std::size_t longest_query(std::span<const std::int64_t> offsets) {
+  std::int64_t longest = 0;
+  for (std::size_t q = 0; q + 1 < offsets.size(); ++q)
+    longest = std::max(longest, offsets[q + 1] - offsets[q]);
+  return static_cast<std::size_t>(longest);
+}
+
 gd::Rows rows_of(const DeviceTokens& t) {
   return {static_cast<int>(t.dtype), t.data, t.rows, t.dim, t.scales};
 }
@@ -163,6 +172,7 @@ void score_into(const PackedTokens& queries, const DevicePacked& docs,
   launch.doc_offsets = docs.offsets;
   launch.n_docs = docs.count;
   launch.weights = weights.empty() ? nullptr : w.as<float>();
+  launch.max_query_rows = longest_query(queries.offsets);
   launch.cosine = cosine;
   launch.out = out;
   launch.stream = stream;
@@ -215,6 +225,7 @@ void maxsim_device(const DeviceTokens& queries, std::span<const std::int64_t> qu
   launch.doc_offsets = docs.offsets;
   launch.n_docs = docs.count;
   launch.weights = query_weights;
+  launch.max_query_rows = longest_query(query_offsets);
   launch.cosine = options.similarity == Similarity::cosine;
   launch.out = out;
   launch.stream = options.stream;

@@ -258,6 +258,43 @@ TEST(GpuMaxSim, NaNAndZeroVectorsFollowTheCpu) {
   }
 }
 
+// One query of at most 32 rows makes the warps claim document chunks from a shared counter;
+// 33+ rows keep fixed shares. Uneven lengths (mostly short, a few long, some empty) make the
+// claims interleave; every document must still be scored exactly once.
+TEST(GpuMaxSim, OneQueryOverUnevenDocumentsMatchesTheCpu) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<std::size_t> short_len(0, 24);
+  std::normal_distribution<float> value(0.0f, 1.0f);
+  for (const std::size_t dim : {96, 128}) {
+    Corpus corpus;
+    corpus.dim = dim;
+    corpus.offsets.push_back(0);
+    for (std::size_t d = 0; d < 3000; ++d) {
+      const std::size_t n = d % 97 == 5 ? 300 : short_len(rng);
+      for (std::size_t i = 0; i < n * dim; ++i) corpus.values.push_back(value(rng));
+      corpus.offsets.push_back(corpus.offsets.back() + static_cast<std::int64_t>(n));
+    }
+    for (const DTypeCase dc :
+         {DTypeCase{DType::f32, 1e-5}, DTypeCase{DType::f16, 4e-3}, DTypeCase{DType::bf16, 1e-2},
+          DTypeCase{DType::i8, 4e-3}, DTypeCase{DType::bit, 4e-3}}) {
+      const QuantizedTokens stored = quantize({corpus.values.data(), corpus.rows(), dim}, dc.dtype);
+      const PackedTokens docs{stored.view(), corpus.offsets};
+      for (const std::size_t q_rows : {7, 32, 45}) {
+        const std::vector<float> qv = random_rows(rng, q_rows, dim);
+        const TokenMatrix query{DType::f32, qv.data(), q_rows, dim};
+        const std::vector<float> want = maxsim_packed(query, docs);
+        const std::vector<float> got = gpu::maxsim_packed(query, docs);
+        const double scale =
+            static_cast<double>(q_rows) * std::sqrt(static_cast<double>(dim)) * 3.0;
+        expect_close(got, want, dc.rel, scale,
+                     std::string(dtype_name(dc.dtype)) + " dim " + std::to_string(dim) + " rows " +
+                         std::to_string(q_rows));
+      }
+    }
+  }
+}
+
 TEST(GpuMaxSim, HalfPrecisionQueriesAndDeviceTopK) {
   SKIP_WITHOUT_GPU();
   std::mt19937 rng(11);

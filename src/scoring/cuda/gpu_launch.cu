@@ -48,11 +48,31 @@ Geometry plan_geometry(std::size_t n_queries, std::size_t n_docs, int blocks_per
 
 void launch_maxsim(const ScoreLaunch& launch) {
   if (launch.n_queries == 0 || launch.n_docs == 0) return;
-  if (launch.docs.dtype == kF32) {
-    launch_maxsim_f32(launch);
-  } else {
-    launch_maxsim_mma(launch);
+  ScoreLaunch p = launch;
+  // One query of one 32-row group: warps claim chunks of documents from a counter as they go,
+  // so documents of uneven lengths do not leave a tail of warps still busy with a long share.
+  // (Several groups add into the same scores in order, which needs the same warp to score a
+  // document for every group: fixed shares.)
+  const bool dynamic = p.n_queries == 1 && p.max_query_rows > 0 && p.max_query_rows <= 32;
+  if (dynamic) {
+    p.work_counter =
+        static_cast<unsigned long long*>(device_alloc_async(sizeof(unsigned long long), p.stream));
+    const cudaError_t err = cudaMemsetAsync(p.work_counter, 0, sizeof(unsigned long long),
+                                            static_cast<cudaStream_t>(p.stream));
+    if (err != cudaSuccess) device_free_async(p.work_counter, p.stream);
+    check_cuda(err, "MaxSim work counter");
   }
+  try {
+    if (p.docs.dtype == kF32) {
+      launch_maxsim_f32(p);
+    } else {
+      launch_maxsim_mma(p);
+    }
+  } catch (...) {
+    device_free_async(p.work_counter, p.stream);
+    throw;
+  }
+  device_free_async(p.work_counter, p.stream);
 }
 
 namespace {

@@ -29,9 +29,15 @@ struct ScoreLaunch {
   const std::int64_t* doc_offsets = nullptr;  // n_docs + 1
   std::size_t n_docs = 0;
   const float* weights = nullptr;  // one per query row, or null
+  // Rows of the longest query (host-known); 0 = unknown. One query of at most 32 rows lets the
+  // warps take document chunks from a shared counter instead of a fixed share.
+  std::size_t max_query_rows = 0;
   bool cosine = false;
   float* out = nullptr;  // n_queries * n_docs
   void* stream = nullptr;
+  // Set by launch_maxsim, not by callers: a zeroed device counter of claimed document chunks,
+  // or null for fixed shares.
+  unsigned long long* work_counter = nullptr;
 };
 
 // Makes `device` current for the lifetime of the guard, restoring the previous one after.

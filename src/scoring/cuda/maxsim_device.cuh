@@ -37,7 +37,8 @@ __device__ __forceinline__ double quad_sum(double v) {
   return v + __shfl_xor_sync(kFullMask, v, 2);
 }
 
-// Which query a warp scores and which chunks of documents it walks. A block holds
+// Which query a warp scores and which chunks of documents it walks (its first chunk and, for
+// fixed shares, the stride to its next). A block holds
 // kWarpsPerBlock warps: `query_warps` of them score consecutive queries against the same
 // documents (so those documents are read from DRAM once and from L1/L2 after), the rest take
 // other document chunks.
@@ -68,6 +69,10 @@ struct DocWalk {
   std::int64_t chunk_docs;
   std::int64_t chunk;
   std::int64_t chunk_stride;
+  // Dynamic shares: the counter of chunks claimed after every warp's first, and lane 0's claim
+  // of the warp's next chunk, made a whole chunk ahead so that the atomic's latency is hidden.
+  unsigned long long* counter;
+  std::int64_t claimed;
   std::int64_t doc;        // current document
   std::int64_t chunk_end;  // one past the last document of the current chunk
   std::int64_t row0;       // first row of the current tile
@@ -80,6 +85,13 @@ __device__ __forceinline__ void add_score(float* out, std::int64_t index, float 
   out[index] = first ? value : out[index] + value;
 }
 
+// Lane 0 claims the next free chunk; every warp's first chunk is its static one, so claims
+// start after all of those.
+__device__ __forceinline__ void claim_chunk(DocWalk& w) {
+  if ((threadIdx.x & 31) == 0)
+    w.claimed = w.chunk_stride + static_cast<std::int64_t>(atomicAdd(w.counter, 1ull));
+}
+
 // Moves to the first document with rows at or after walk.doc, scoring the empty and invalid
 // ones on the way. Returns false when the warp has no documents left.
 __device__ inline bool walk_settle(DocWalk& w, float* out, std::int64_t out_base,
@@ -87,7 +99,12 @@ __device__ inline bool walk_settle(DocWalk& w, float* out, std::int64_t out_base
   const bool writer = (threadIdx.x & 31) == 0;
   for (;;) {
     if (w.doc >= w.chunk_end) {
-      w.chunk += w.chunk_stride;
+      if (w.counter) {
+        w.chunk = __shfl_sync(kFullMask, w.claimed, 0);
+        claim_chunk(w);
+      } else {
+        w.chunk += w.chunk_stride;
+      }
       w.doc = w.chunk * w.chunk_docs;
       if (w.doc >= w.n_docs) return false;
       w.chunk_end = min(w.doc + w.chunk_docs, w.n_docs);
@@ -115,6 +132,9 @@ __device__ inline bool walk_begin(DocWalk& w, const ScoreLaunch& p, const WarpWo
   w.chunk_docs = chunk_docs;
   w.chunk = work.first_chunk;
   w.chunk_stride = work.chunk_stride;
+  w.counter = p.work_counter;
+  w.claimed = 0;
+  if (w.counter) claim_chunk(w);
   w.doc = w.chunk * chunk_docs;
   if (w.doc >= w.n_docs) return false;
   w.chunk_end = min(w.doc + chunk_docs, w.n_docs);
