@@ -18,13 +18,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// The encoders' public options have no device or dtype yet: they compute on the CPU in float32.
-// When SentenceEncoderOptions / ColbertEncoderOptions / CrossEncoderOptions gain `device` and
-// `dtype`, this becomes `return true;` and reranker.cpp's encoder_options passes them through.
-bool encoders_run_on(const Device& device, DType dtype) {
-  return device.kind == DeviceKind::cpu && dtype == DType::f32;
-}
-
 }  // namespace
 
 DType parse_compute_dtype(std::string_view text) {
@@ -36,27 +29,33 @@ DType parse_compute_dtype(std::string_view text) {
                 "' is not supported (expected float32, float16 or bfloat16)");
 }
 
-Placement resolve_placement(std::string_view device, std::string_view dtype) {
+Placement resolve_placement(std::string_view device, std::string_view dtype,
+                            std::string_view devices) {
   Placement p;
   p.dtype = parse_compute_dtype(dtype);
   std::string d = lower(device);
   d.erase(0, d.find_first_not_of(" \t"));
   d.erase(d.find_last_not_of(" \t") + 1);
-  if (d == "auto") {
+  if (!devices.empty()) {
+    if (d != "auto")
+      throw_invalid("give either device or devices, not both (device '" + std::string(device) +
+                    "', devices '" + std::string(devices) + "')");
+    p.devices = parse_devices(devices);
+    for (const Device& listed : p.devices) require_usable(listed);
+    p.device = p.devices.front();
+  } else if (d == "auto") {
     p.device = Device::automatic();
     if (p.device.kind == DeviceKind::cpu) p.dtype = DType::f32;
-    if (!encoders_run_on(p.device, p.dtype)) p = {Device::cpu(), DType::f32};
+    p.devices = {p.device};
     return p;
+  } else {
+    p.device = Device::parse(device);
+    require_usable(p.device);
+    p.devices = {p.device};
   }
-  p.device = Device::parse(device);
-  require_usable(p.device);
   if (p.device.kind == DeviceKind::cpu && p.dtype != DType::f32)
     throw_unsupported("dtype " + std::string(dtype_name(p.dtype)) +
                       " needs a CUDA device; the CPU computes in float32");
-  if (!encoders_run_on(p.device, p.dtype))
-    throw_unsupported("device " + p.device.to_string() + " with dtype " +
-                      std::string(dtype_name(p.dtype)) +
-                      ": this build's encoders run on the CPU in float32 only");
   return p;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "rank_rerank/device.hpp"
 #include "rank_rerank/tensor.hpp"
@@ -9,7 +10,8 @@
 namespace rank_rerank::pipeline {
 
 struct Placement {
-  Device device;
+  Device device;                // where the encoder runs (the first of `devices`)
+  std::vector<Device> devices;  // every device it runs on: one, unless a device list was given
   DType dtype = DType::f32;
 };
 
@@ -17,10 +19,12 @@ struct Placement {
 // Throws Error (invalid_argument) listing them.
 DType parse_compute_dtype(std::string_view text);
 
-// "auto" picks Device::automatic() where the encoders can run there, else the CPU; an explicit
-// device must be usable (require_usable) and supported by the encoders. float16 / bfloat16 need
-// a CUDA device: asked for explicitly on the CPU they are an error, after an automatic fallback to
-// the CPU the encoder computes in float32.
-Placement resolve_placement(std::string_view device, std::string_view dtype);
+// "auto" picks Device::automatic(); an explicit device must be usable (require_usable).
+// float16 / bfloat16 need a CUDA device: asked for explicitly on the CPU they are an error, after
+// an automatic fallback to the CPU the encoder computes in float32. A non-empty `devices`
+// (parse_devices: "cuda:0,cuda:1", "cuda:all") lists several devices instead; `device` must then
+// be "auto" (giving both is an error), and every listed device must be usable.
+Placement resolve_placement(std::string_view device, std::string_view dtype,
+                            std::string_view devices = "");
 
 }  // namespace rank_rerank::pipeline
