@@ -8,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "device_args.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/compute_dtype.hpp"
 #include "rank_rerank/cross_encoder.hpp"
@@ -57,10 +58,7 @@ template <class Options>
 void set_compute(Options& options, const std::optional<std::string>& device, nb::handle devices,
                  const std::string& dtype) {
   if (device && *device != "auto" && *device != "AUTO") options.device = Device::parse(*device);
-  if (nb::isinstance<nb::str>(devices))
-    options.devices = parse_devices(nb::cast<std::string>(devices));
-  else if (!devices.is_none())
-    options.devices = parse_devices(nb::cast<std::vector<std::string>>(devices));
+  options.devices = devices_arg(devices);
   options.dtype = parse_compute_dtype(dtype);
 }
 

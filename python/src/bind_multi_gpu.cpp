@@ -6,7 +6,9 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "device_args.hpp"
 #include "rank_rerank/device.hpp"
+#include "rank_rerank/error.hpp"
 #include "rank_rerank/multi_gpu_maxsim.hpp"
 #include "token_args.hpp"
 
@@ -16,10 +18,11 @@ using namespace nb::literals;
 
 namespace {
 
-// None is refused here: a device list is required.
+// A device list is required here: None is an empty list.
 std::vector<Device> devices_of(nb::handle devices) {
-  if (nb::isinstance<nb::str>(devices)) return parse_devices(nb::cast<std::string>(devices));
-  return parse_devices(nb::cast<std::vector<std::string>>(devices));
+  if (devices.is_none())
+    throw_invalid("devices: the list is empty (expected e.g. 'cuda:0,cuda:1')");
+  return devices_arg(devices);
 }
 
 std::vector<std::string> names_of(const std::vector<Device>& devices) {

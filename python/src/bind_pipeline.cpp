@@ -8,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "device_args.hpp"
 #include "rank_rerank/device.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/quantize.hpp"
@@ -162,13 +163,11 @@ void bind_pipeline(nb::module_& m) {
             RerankerOptions o;
             o.kind = parse_reranker_kind(kind);
             o.device = device;
-            // None, "cuda:0,cuda:1" / "cuda:all", or a sequence of device strings.
-            if (nb::isinstance<nb::str>(devices)) {
+            // A string is kept as given (resolve_placement parses it: "cuda:all" included).
+            if (nb::isinstance<nb::str>(devices))
               o.devices = nb::cast<std::string>(devices);
-            } else if (!devices.is_none()) {
-              const auto list = nb::cast<std::vector<std::string>>(devices);
-              o.devices = devices_to_string(parse_devices(list));
-            }
+            else if (!devices.is_none())
+              o.devices = devices_to_string(devices_arg(devices));
             o.dtype = dtype;
             o.max_batch_tokens = max_batch_tokens;
             o.max_length = max_length;

@@ -36,8 +36,10 @@ def test_bad_device_lists_raise_value_errors():
                        ("cuda:0,cpu", "CUDA devices only"), ("cuda:0,tpu", "'tpu'"), ([], "empty")]:
         with pytest.raises(ValueError, match=match):
             rr.parse_devices(bad)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="devices: expected a string"):
         rr.parse_devices(3)
+    with pytest.raises(TypeError, match="devices: expected a string"):
+        rr.ColBERT(str(FIXTURES / "colbert_tiny_pylate"), devices=0)
 
 
 def test_cuda_all_is_every_gpu_or_says_why_not():
