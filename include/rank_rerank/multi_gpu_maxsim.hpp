@@ -16,13 +16,22 @@
 
 namespace rank_rerank::gpu {
 
+// Below this many bytes of documents per shard, fewer devices are used (one below twice this):
+// scanning 1 GiB takes about 0.4 ms on an H100, the order of what a second device costs in thread
+// start and launches (measured on one H100, docs/performance.md), so a smaller set would gain
+// nothing from another device and could lose.
+inline constexpr std::size_t kMinShardBytes = std::size_t{1} << 30;
+
 class ShardedDocumentSet {
  public:
   // Validates `docs` and the devices as GpuDocumentSet does (dimension 32 / 64 / 96 / 128, every
-  // device a usable CUDA device), then uploads each shard to its device in parallel. With fewer
-  // documents than devices the last devices get no shard. Throws Error naming the device whose
-  // upload failed (e.g. out of memory), after every upload has finished.
-  ShardedDocumentSet(const PackedTokens& docs, std::span<const Device> devices);
+  // device a usable CUDA device), then uploads each shard to its device in parallel. Shards:
+  // one per min_shard_bytes of documents (tokens and scales), at least one, at most one per
+  // device and one per document (0 and 1: one per device while documents last); the first devices
+  // of the list get them. Throws Error naming the device whose upload failed (e.g. out of memory),
+  // after every upload has finished.
+  ShardedDocumentSet(const PackedTokens& docs, std::span<const Device> devices,
+                     std::size_t min_shard_bytes = kMinShardBytes);
   ~ShardedDocumentSet();
   ShardedDocumentSet(ShardedDocumentSet&&) noexcept;
   ShardedDocumentSet& operator=(ShardedDocumentSet&&) noexcept;

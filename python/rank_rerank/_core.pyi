@@ -203,6 +203,7 @@ class ShardedGpuDocumentSet:
         dtype: StorageDType = "auto",
         scales: Optional[ArrayLike] = None,
         dim: Optional[int] = None,
+        min_shard_bytes: int = 1 << 30,
     ) -> None: ...
     @property
     def size(self) -> int: ...

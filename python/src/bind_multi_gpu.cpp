@@ -34,16 +34,16 @@ std::vector<std::string> names_of(const std::vector<Device>& devices) {
 struct PyShardedSet {
   gpu::ShardedDocumentSet set;
   PyShardedSet(nb::handle tokens, nb::handle offsets, nb::handle devices, const std::string& dtype,
-               nb::handle scales, std::optional<std::size_t> dim)
-      : set(make(tokens, offsets, devices, dtype, scales, dim)) {}
+               nb::handle scales, std::optional<std::size_t> dim, std::size_t min_shard_bytes)
+      : set(make(tokens, offsets, devices, dtype, scales, dim, min_shard_bytes)) {}
   static gpu::ShardedDocumentSet make(nb::handle tokens, nb::handle offsets, nb::handle devices,
                                       const std::string& dtype, nb::handle scales,
-                                      std::optional<std::size_t> dim) {
+                                      std::optional<std::size_t> dim, std::size_t min_shard_bytes) {
     const TokenArg d = token_arg(tokens, dtype, scales, dim, "tokens");
     const IndexArg off = index_arg(offsets, "offsets");
     const std::vector<Device> list = devices_of(devices);
     nb::gil_scoped_release release;
-    return gpu::ShardedDocumentSet(PackedTokens{d.matrix, off.values}, list);
+    return gpu::ShardedDocumentSet(PackedTokens{d.matrix, off.values}, list, min_shard_bytes);
   }
   // One query (query_offsets None) or packed queries, read against the documents' storage.
   PackedTokens queries(nb::handle q, nb::handle query_offsets, TokenArg& rows,
@@ -75,11 +75,13 @@ void bind_multi_gpu(nb::module_& m) {
       "counts), scored on all of them at once; the same scores and rankings as one\n"
       "GpuDocumentSet holding every document.")
       .def(nb::init<nb::handle, nb::handle, nb::handle, const std::string&, nb::handle,
-                    std::optional<std::size_t>>(),
+                    std::optional<std::size_t>, std::size_t>(),
            "tokens"_a, "offsets"_a, nb::kw_only(), "devices"_a, "dtype"_a = "auto",
-           "scales"_a = nb::none(), "dim"_a = nb::none(),
+           "scales"_a = nb::none(), "dim"_a = nb::none(), "min_shard_bytes"_a = gpu::kMinShardBytes,
            "tokens / offsets / dtype / scales / dim as GpuDocumentSet; devices: a device list\n"
-           "(['cuda:0', 'cuda:1'], 'cuda:0,cuda:1', 'cuda:all'; a GPU may be listed twice).")
+           "(['cuda:0', 'cuda:1'], 'cuda:0,cuda:1', 'cuda:all'; a GPU may be listed twice).\n"
+           "One shard per min_shard_bytes of documents (default 1 GiB), at most one per device:\n"
+           "a small set stays on one device (0: one shard per device).")
       .def_prop_ro("size", [](const PyShardedSet& s) { return s.set.size(); })
       .def_prop_ro("dim", [](const PyShardedSet& s) { return s.set.dim(); })
       .def_prop_ro(

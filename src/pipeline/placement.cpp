@@ -44,9 +44,9 @@ Placement resolve_placement(std::string_view device, std::string_view dtype,
     for (const Device& listed : p.devices) require_usable(listed);
     p.device = p.devices.front();
   } else if (d == "auto") {
-    p.device = Device::automatic();
-    if (p.device.kind == DeviceKind::cpu) p.dtype = DType::f32;
-    p.devices = {p.device};
+    // "auto" keeps the Reranker on the CPU in float32, as before the encoders ran on CUDA: the
+    // Reranker's tests and references assume it. Explicit devices (and device lists) use CUDA.
+    p = {Device::cpu(), {Device::cpu()}, DType::f32};
     return p;
   } else {
     p.device = Device::parse(device);

@@ -19,9 +19,9 @@ struct Placement {
 // Throws Error (invalid_argument) listing them.
 DType parse_compute_dtype(std::string_view text);
 
-// "auto" picks Device::automatic(); an explicit device must be usable (require_usable).
-// float16 / bfloat16 need a CUDA device: asked for explicitly on the CPU they are an error, after
-// an automatic fallback to the CPU the encoder computes in float32. A non-empty `devices`
+// "auto" is the CPU in float32 (whatever dtype says); an explicit device ("cuda:N") must be
+// usable (require_usable). float16 / bfloat16 need a CUDA device: asked for explicitly on the CPU
+// they are an error. A non-empty `devices`
 // (parse_devices: "cuda:0,cuda:1", "cuda:all") lists several devices instead; `device` must then
 // be "auto" (giving both is an error), and every listed device must be usable.
 Placement resolve_placement(std::string_view device, std::string_view dtype,

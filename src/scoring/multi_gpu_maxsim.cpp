@@ -34,7 +34,8 @@ std::vector<std::string> device_names(const std::vector<Device>& devices) {
 
 }  // namespace
 
-ShardedDocumentSet::ShardedDocumentSet(const PackedTokens& docs, std::span<const Device> devices) {
+ShardedDocumentSet::ShardedDocumentSet(const PackedTokens& docs, std::span<const Device> devices,
+                                       std::size_t min_shard_bytes) {
   if (devices.empty()) throw_invalid("devices: the list is empty (expected e.g. cuda:0, cuda:1)");
   validate(docs, "docs");
   for (const Device& d : devices)
@@ -45,7 +46,10 @@ ShardedDocumentSet::ShardedDocumentSet(const PackedTokens& docs, std::span<const
   std::vector<std::size_t> tokens(n);
   for (std::size_t i = 0; i < n; ++i)
     tokens[i] = static_cast<std::size_t>(docs.offsets[i + 1] - docs.offsets[i]);
-  const std::size_t parts = std::max<std::size_t>(1, std::min(devices.size(), n));
+  const std::size_t bytes =
+      docs.tokens.rows * (row_bytes(docs.tokens.dtype, docs.tokens.dim) +
+                          (docs.tokens.dtype == DType::i8 ? sizeof(float) : 0));
+  const std::size_t parts = detail::devices_to_use(bytes, n, devices.size(), min_shard_bytes);
   offsets_ = detail::split_contiguous(tokens, parts);
   const std::vector<Device> used(devices.begin(), devices.begin() + static_cast<long>(parts));
   std::vector<std::optional<GpuDocumentSet>> built(parts);

@@ -86,13 +86,17 @@ TEST_P(MultiGpuEncoders, ColbertEqualsOneDeviceBitForBit) {
   EXPECT_TRUE(same_bits(single.encode_queries(views(queries)).values,
                         multi.encode_queries(views(queries)).values));
   EXPECT_TRUE(same_bits(a.values, multi.encode_documents(views(docs)).values));
-  // Memory per replica: the same parameters on each.
+  // Memory per replica: the same parameters and workspace on each; they differ only by the
+  // offsets and attention work list each backend keeps from its last pass (measured: ~1 KB).
   const std::vector<DeviceMemory> memory = multi.device_memory();
   ASSERT_EQ(memory.size(), 2u);
+  const auto near = [](std::size_t a, std::size_t b) {
+    return (a > b ? a - b : b - a) < (1u << 20);
+  };
   EXPECT_GT(memory[0].bytes_in_use, 0u);
-  EXPECT_EQ(memory[0].bytes_in_use, memory[1].bytes_in_use);
+  EXPECT_TRUE(near(memory[0].bytes_in_use, memory[1].bytes_in_use));
+  EXPECT_TRUE(near(single.device_memory()[0].bytes_in_use, memory[0].bytes_in_use));
   EXPECT_GE(memory[1].bytes_reserved, memory[1].bytes_in_use);
-  EXPECT_EQ(single.device_memory()[0].bytes_in_use, memory[0].bytes_in_use);
 }
 
 TEST_P(MultiGpuEncoders, CrossEncoderEqualsOneDeviceBitForBit) {
@@ -223,7 +227,9 @@ TEST_P(ShardedMaxSim, EqualsOneDocumentSetBitForBit) {
   const gpu::GpuDocumentSet one(stored, Device::cuda(0));
   for (std::size_t copies : {2u, 3u}) {
     const std::vector<Device> devices(copies, Device::cuda(0));
-    const gpu::ShardedDocumentSet sharded(stored, devices);
+    // By default a set under 2 x kMinShardBytes (this one: tens of MB) stays on one device.
+    EXPECT_EQ(gpu::ShardedDocumentSet(stored, devices).shards(), 1u);
+    const gpu::ShardedDocumentSet sharded(stored, devices, 0);
     ASSERT_EQ(sharded.shards(), copies);
     EXPECT_EQ(sharded.size(), one.size());
     const std::vector<std::size_t> bounds = sharded.shard_offsets();
@@ -250,13 +256,13 @@ TEST(ShardedMaxSimEdges, FewerDocumentsThanDevicesAndNone) {
   const RandomDocs docs = random_docs(1, 32, 13);
   const RandomDocs query = random_docs(1, 32, 14);
   const std::vector<Device> three(3, Device::cuda(0));
-  const gpu::ShardedDocumentSet one_doc(docs.view(32), three);
+  const gpu::ShardedDocumentSet one_doc(docs.view(32), three, 0);
   EXPECT_EQ(one_doc.shards(), 1u);
   EXPECT_TRUE(same_bits(one_doc.score(query.view(32).item(0)),
                         gpu::GpuDocumentSet(docs.view(32)).score(query.view(32).item(0))));
   const std::vector<std::int64_t> none_offsets{0};
   const PackedTokens none{{DType::f32, nullptr, 0, 32, nullptr}, none_offsets};
-  const gpu::ShardedDocumentSet empty(none, three);
+  const gpu::ShardedDocumentSet empty(none, three, 0);
   EXPECT_EQ(empty.size(), 0u);
   EXPECT_TRUE(empty.score(query.view(32).item(0)).empty());
   const std::vector<Device> missing{Device::cuda(0), Device::cuda(cuda_status().device_count)};
