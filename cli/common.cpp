@@ -20,6 +20,8 @@ void add_model_options(CLI::App& sub, ModelArgs& args) {
   sub.add_option("--kind", args.kind,
                  "auto (from the checkpoint), colbert, cross_encoder, dense, dense_maxsim");
   sub.add_option("--device", args.device, "auto, cpu, cuda, cuda:N");
+  sub.add_option("--devices", args.devices,
+                 "several GPUs, data parallel: cuda:0,cuda:1 or cuda:all (instead of --device)");
   sub.add_option("--dtype", args.dtype, "float32, float16, bfloat16 (half precision: CUDA)");
   sub.add_option("--batch-tokens", args.batch_tokens, "tokens per encoder pass")
       ->check(CLI::PositiveNumber);
@@ -39,6 +41,7 @@ std::optional<Reranker> load_reranker(const ModelArgs& args, const char* command
     RerankerOptions o;
     o.kind = parse_reranker_kind(args.kind);
     o.device = args.device;
+    o.devices = args.devices;
     o.dtype = args.dtype;
     o.max_batch_tokens = args.batch_tokens;
     if (args.max_length) o.max_length = args.max_length;

@@ -21,6 +21,7 @@ struct ModelArgs {
   std::string model;
   std::string kind = "auto";
   std::string device = "auto";
+  std::string devices;  // "" or a device list: "cuda:0,cuda:1", "cuda:all"
   std::string dtype = "float32";
   std::size_t batch_tokens = 16384;
   std::size_t max_length = 0;  // 0: the checkpoint's
@@ -30,7 +31,8 @@ struct ModelArgs {
   bool offline = false;
 };
 
-// --model, --kind, --device, --dtype, --batch-tokens, --max-length, --query-length, --threads,
+// --model, --kind, --device, --devices, --dtype, --batch-tokens, --max-length, --query-length,
+// --threads,
 // --stats, --offline.
 void add_model_options(CLI::App& sub, ModelArgs& args);
 // Loads the reranker; on failure prints "rank-rerank <command>: <why>" and returns nullopt.

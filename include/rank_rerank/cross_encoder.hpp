@@ -28,6 +28,11 @@ struct CrossEncoderOptions {
   // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
   // explicit device that cannot be used throws.
   std::optional<Device> device;
+  // Several devices (parse_devices: {cuda:0, cuda:1}, every GPU with "cuda:all"): the parameters
+  // are read once and copied to each, a request's forward passes are shared out by token count
+  // (small requests stay on one device), results come back in input order and equal a
+  // single-device run bit for bit (docs/multi_gpu.md). Exclusive with `device`.
+  std::vector<Device> devices;
   // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16 or
   // bf16 (CUDA only; f32 accumulation). An automatic fallback to the CPU computes in f32.
   DType dtype = DType::f32;
@@ -72,6 +77,10 @@ class CrossEncoder {
 
   std::size_t num_labels() const noexcept;
   std::size_t max_length() const noexcept;
+  // The devices the model runs on (one unless options.devices listed several).
+  std::vector<Device> devices() const;
+  // Device memory held by each replica, in the order of devices().
+  std::vector<DeviceMemory> device_memory() const;
   // "sigmoid", "identity", ...
   std::string activation() const;
 

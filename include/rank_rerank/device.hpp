@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,5 +60,27 @@ void require_usable(const Device& device);
 
 // The seed's spelling: "cuda" when a CUDA device is usable, "metal" for Metal, else "cpu".
 std::string gpu_device_name();
+
+// ---- Device lists: one process using several GPUs (docs/multi_gpu.md) ----
+
+// "cuda:0,cuda:1" (comma-separated, blanks ignored), "cuda:all" (every visible CUDA device), or a
+// single device as Device::parse reads it. An entry may repeat: ["cuda:0", "cuda:0"] is two
+// replicas on one GPU (their own streams and threads), which is how multi-GPU code is tested on a
+// one-GPU host. Throws Error (invalid_argument) for an empty list or entry, "cuda:all" beside
+// other entries, or several devices that are not all CUDA devices (the CPU backend already uses
+// every core); Error (unsupported) with the reason when "cuda:all" finds no usable device. Like
+// Device::parse, it does not check that the listed devices exist: see require_usable.
+std::vector<Device> parse_devices(std::string_view text);
+// The same, one entry per element (each a device, or "cuda:all" as the only element).
+std::vector<Device> parse_devices(std::span<const std::string> entries);
+// "cuda:0,cuda:1".
+std::string devices_to_string(std::span<const Device> devices);
+
+// Memory that one object (a model replica, a document shard) holds on one device.
+struct DeviceMemory {
+  Device device;
+  std::size_t bytes_in_use = 0;    // live allocations: weights, workspaces, documents
+  std::size_t bytes_reserved = 0;  // taken from the driver, cached blocks ready for reuse included
+};
 
 }  // namespace rank_rerank

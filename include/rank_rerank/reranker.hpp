@@ -47,6 +47,9 @@ struct RerankerOptions {
   // "auto", "cpu", "cuda", "cuda:N"; and "float32", "float16", "bfloat16" (also f32/f16/bf16).
   std::string device = "auto";
   std::string dtype = "float32";
+  // Several devices instead of `device` (which must then stay "auto"): "cuda:0,cuda:1" or
+  // "cuda:all" (parse_devices). The encoder runs data parallel over them (docs/multi_gpu.md).
+  std::string devices;
   // Tokens per encoder forward pass (a text longer than the budget gets a pass of its own).
   std::size_t max_batch_tokens = 16384;
   // Document truncation in tokens: ColBERT document_length, cross-encoder max_length (pair),
@@ -72,7 +75,7 @@ struct RerankStats {
   double encode_ms = 0;    // the encoder's passes, heads and copies back to host memory
   double score_ms = 0;     // MaxSim / cosine and ranking
   double total_ms = 0;
-  std::string device;                    // where the encoder ran: "cpu", "cuda:0"
+  std::string device;                    // where the encoder ran: "cpu", "cuda:0", "cuda:0,cuda:1"
   std::vector<std::size_t> batch_texts;  // per forward pass
   std::vector<std::size_t> batch_tokens;
   // tokens / (tokenize + encode) time; 0 when nothing was encoded.
@@ -122,7 +125,7 @@ class Reranker {
 
   RerankerKind kind() const noexcept;
   const ModelIdentity& identity() const noexcept;
-  std::string device() const;
+  std::string device() const;  // "cpu", "cuda:0", or the devices listed: "cuda:0,cuda:1"
   std::string dtype() const;
   std::size_t max_length() const noexcept;  // document (or pair) truncation in tokens
 

@@ -186,6 +186,45 @@ class GpuDocumentSet:
         similarity: Literal["dot", "cosine"] = "dot",
     ) -> tuple[Int64Array, Float32Array]: ...
 
+# ---- multi-gpu: device lists, documents sharded over several GPUs ---------------------------
+
+def parse_devices(devices: str | Sequence[str]) -> list[str]:
+    """'cuda:0,cuda:1', 'cuda:all' or a sequence -> ['cuda:0', 'cuda:1'] (a GPU may repeat)."""
+
+class ShardedGpuDocumentSet:
+    """Documents split over several CUDA devices by token count; GpuDocumentSet's results."""
+
+    def __init__(
+        self,
+        tokens: ArrayLike,
+        offsets: ArrayLike,
+        *,
+        devices: str | Sequence[str],
+        dtype: StorageDType = "auto",
+        scales: Optional[ArrayLike] = None,
+        dim: Optional[int] = None,
+        min_shard_bytes: int = 1 << 30,
+    ) -> None: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def devices(self) -> list[str]: ...
+    @property
+    def shard_offsets(self) -> list[int]: ...
+    def device_memory(self) -> list[dict[str, int | str]]: ...
+    def score(
+        self, query: ArrayLike, query_offsets: Optional[ArrayLike] = None, similarity: str = "dot"
+    ) -> Float32Array: ...
+    def top_k(
+        self,
+        query: ArrayLike,
+        k: int,
+        query_offsets: Optional[ArrayLike] = None,
+        similarity: str = "dot",
+    ) -> tuple[Int64Array, Float32Array]: ...
+
 # ---- quantize -------------------------------------------------------------------------------
 
 def quantize(
@@ -409,7 +448,15 @@ def hf_load_weights(
     offline: Optional[bool] = None,
 ) -> dict[str, npt.NDArray[np.generic]]:
     """The checkpoint of a model directory or Hub repo, as load_weights returns it."""
-# ---- models: bi-encoders, ColBERT and cross-encoders on the CPU ----
+# ---- models: bi-encoders, ColBERT and cross-encoders on the CPU or CUDA GPUs ----
+# devices=: several GPUs, data parallel ("cuda:0,cuda:1", ["cuda:0", "cuda:1"], "cuda:all");
+# results equal one device's bit for bit (docs/multi_gpu.md). Exclusive with device=.
+
+class DeviceMemoryDict(TypedDict):
+    device: str
+    bytes_in_use: int
+    bytes_reserved: int
+
 # Architectures: BERT, RoBERTa, XLM-RoBERTa, ELECTRA, DistilBERT (config.json model_type).
 
 class SentenceEncoder:
@@ -427,6 +474,7 @@ class SentenceEncoder:
         offline: Optional[bool] = None,
         max_batch_tokens: int = 16384,
         device: Optional[str] = None,
+        devices: Optional[str | Sequence[str]] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @overload
@@ -447,6 +495,11 @@ class SentenceEncoder:
     def normalizes(self) -> bool: ...
     @property
     def pooling_modes(self) -> list[str]: ...
+    @property
+    def devices(self) -> list[str]:
+        """The devices the model runs on, e.g. ['cuda:0', 'cuda:1']."""
+    def device_memory(self) -> list[DeviceMemoryDict]:
+        """Device memory per replica (zeros on the CPU)."""
 
 class ColbertEncoder:
     """A ColBERT encoder (PyLate / sentence-transformers Dense layout, or Stanford HF_ColBERT)."""
@@ -464,6 +517,7 @@ class ColbertEncoder:
         offline: Optional[bool] = None,
         max_batch_tokens: int = 16384,
         device: Optional[str] = None,
+        devices: Optional[str | Sequence[str]] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     @staticmethod
@@ -479,6 +533,7 @@ class ColbertEncoder:
         offline: Optional[bool] = None,
         max_batch_tokens: int = 16384,
         device: Optional[str] = None,
+        devices: Optional[str | Sequence[str]] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> ColbertEncoder:
         """The constructor under PyLate's name."""
@@ -501,6 +556,11 @@ class ColbertEncoder:
     def query_length(self) -> int: ...
     @property
     def document_length(self) -> int: ...
+    @property
+    def devices(self) -> list[str]:
+        """The devices the model runs on, e.g. ['cuda:0', 'cuda:1']."""
+    def device_memory(self) -> list[DeviceMemoryDict]:
+        """Device memory per replica (zeros on the CPU)."""
 
 ColBERT = ColbertEncoder
 
@@ -524,6 +584,7 @@ class CrossEncoder:
         offline: Optional[bool] = None,
         max_batch_tokens: int = 16384,
         device: Optional[str] = None,
+        devices: Optional[str | Sequence[str]] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
     ) -> None: ...
     def predict(
@@ -546,6 +607,11 @@ class CrossEncoder:
     def max_length(self) -> int: ...
     @property
     def activation(self) -> str: ...
+    @property
+    def devices(self) -> list[str]:
+        """The devices the model runs on, e.g. ['cuda:0', 'cuda:1']."""
+    def device_memory(self) -> list[DeviceMemoryDict]:
+        """Device memory per replica (zeros on the CPU)."""
 
 # ---- pipeline: Reranker, statistics, document vectors files ----------------------------------
 
@@ -620,6 +686,7 @@ class Reranker:
         *,
         kind: Literal["auto", "colbert", "cross_encoder", "dense", "dense_maxsim"] = "auto",
         device: str = "auto",
+        devices: Optional[str | Sequence[str]] = None,
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
         max_batch_tokens: int = 16384,
         max_length: Optional[int] = None,

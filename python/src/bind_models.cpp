@@ -8,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "device_args.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/compute_dtype.hpp"
 #include "rank_rerank/cross_encoder.hpp"
@@ -52,17 +53,49 @@ nb::list per_text(const PackedEmbeddings& e) {
 }
 
 // device None / "auto": CUDA when usable, else the CPU; dtype "float32" / "float16" / "bfloat16".
+// devices None, a string ("cuda:0,cuda:1", "cuda:all") or a sequence of device strings.
 template <class Options>
-void set_compute(Options& options, const std::optional<std::string>& device,
+void set_compute(Options& options, const std::optional<std::string>& device, nb::handle devices,
                  const std::string& dtype) {
   if (device && *device != "auto" && *device != "AUTO") options.device = Device::parse(*device);
+  options.devices = devices_arg(devices);
   options.dtype = parse_compute_dtype(dtype);
 }
+
+// An encoder's devices() as strings.
+template <class Encoder>
+std::vector<std::string> devices_of(const Encoder& encoder) {
+  std::vector<std::string> names;
+  for (const Device& d : encoder.devices()) names.push_back(d.to_string());
+  return names;
+}
+
+// An encoder's device_memory(): [{"device": "cuda:0", "bytes_in_use": ..., "bytes_reserved": ...}]
+template <class Encoder>
+nb::list memory_of(const Encoder& encoder) {
+  nb::list out;
+  for (const DeviceMemory& m : encoder.device_memory()) {
+    nb::dict d;
+    d["device"] = m.device.to_string();
+    d["bytes_in_use"] = m.bytes_in_use;
+    d["bytes_reserved"] = m.bytes_reserved;
+    out.append(d);
+  }
+  return out;
+}
+
+constexpr const char* kDevicesDoc = "The devices the model runs on, e.g. ['cuda:0', 'cuda:1'].";
+constexpr const char* kMemoryDoc =
+    "Device memory per replica: a list of {'device', 'bytes_in_use', 'bytes_reserved'} (in use:\n"
+    "live allocations, i.e. parameters and workspace between calls; reserved: what the\n"
+    "replica's pool holds from the driver). Zeros on the CPU.";
 
 // Appended to the constructors' docstrings (a literal: nanobind keeps the pointer).
 #define RANK_RERANK_COMPUTE_DOC                                                                  \
   "\ndevice: None or 'auto' (CUDA when usable, else the CPU, saying why once), 'cpu', 'cuda',\n" \
-  "'cuda:N'; an explicit device that cannot be used raises. dtype: 'float32' (default: the\n"    \
+  "'cuda:N'; an explicit device that cannot be used raises. devices: several GPUs instead of\n"  \
+  "device, data parallel: ['cuda:0', 'cuda:1'], 'cuda:0,cuda:1' or 'cuda:all' (a GPU may be\n"   \
+  "listed twice); results equal one device's bit for bit. dtype: 'float32' (default: the\n"      \
   "same numbers as the CPU), 'float16' or 'bfloat16' (CUDA only; f32 accumulation)."
 
 ColbertEncoderOptions colbert_options(std::size_t batch_size, int num_threads,
@@ -71,10 +104,10 @@ ColbertEncoderOptions colbert_options(std::size_t batch_size, int num_threads,
                                       const std::string& revision,
                                       const std::optional<std::string>& cache_dir,
                                       std::optional<bool> offline, std::size_t max_batch_tokens,
-                                      const std::optional<std::string>& device,
+                                      const std::optional<std::string>& device, nb::handle devices,
                                       const std::string& dtype) {
   ColbertEncoderOptions options;
-  set_compute(options, device, dtype);
+  set_compute(options, device, devices, dtype);
   options.batch_size = batch_size;
   options.max_batch_tokens = max_batch_tokens;
   options.num_threads = num_threads;
@@ -100,9 +133,9 @@ void bind_models(nb::module_& m) {
              int num_threads, std::optional<std::size_t> max_seq_length,
              const std::string& revision, std::optional<std::string> cache_dir,
              std::optional<bool> offline, std::size_t max_batch_tokens,
-             std::optional<std::string> device, const std::string& dtype) {
+             std::optional<std::string> device, nb::handle devices, const std::string& dtype) {
             SentenceEncoderOptions options;
-            set_compute(options, device, dtype);
+            set_compute(options, device, devices, dtype);
             options.batch_size = batch_size;
             options.max_batch_tokens = max_batch_tokens;
             options.num_threads = num_threads;
@@ -117,7 +150,8 @@ void bind_models(nb::module_& m) {
           nb::arg("num_threads") = 0, nb::arg("max_seq_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
           nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 16384,
-          nb::arg("device") = nb::none(), nb::arg("dtype") = "float32",
+          nb::arg("device") = nb::none(), nb::arg("devices") = nb::none(),
+          nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id (resolved in the huggingface_hub\n"
           "cache, downloaded when missing). num_threads 0 uses rank_rerank.get_num_threads();\n"
           "max_seq_length overrides sentence_bert_config.json. Texts are sorted by length into\n"
@@ -153,7 +187,9 @@ void bind_models(nb::module_& m) {
       .def_prop_ro("hidden_size", &SentenceEncoder::hidden_size)
       .def_prop_ro("max_seq_length", &SentenceEncoder::max_seq_length)
       .def_prop_ro("normalizes", &SentenceEncoder::normalizes)
-      .def_prop_ro("pooling_modes", &SentenceEncoder::pooling_modes);
+      .def_prop_ro("pooling_modes", &SentenceEncoder::pooling_modes)
+      .def_prop_ro("devices", &devices_of<SentenceEncoder>, kDevicesDoc)
+      .def("device_memory", &memory_of<SentenceEncoder>, kMemoryDoc);
 
   nb::class_<ColbertEncoder>(
       m, "ColbertEncoder",
@@ -166,11 +202,11 @@ void bind_models(nb::module_& m) {
              int num_threads, std::optional<std::size_t> query_length,
              std::optional<std::size_t> document_length, const std::string& revision,
              std::optional<std::string> cache_dir, std::optional<bool> offline,
-             std::size_t max_batch_tokens, std::optional<std::string> device,
+             std::size_t max_batch_tokens, std::optional<std::string> device, nb::handle devices,
              const std::string& dtype) {
             const ColbertEncoderOptions options =
                 colbert_options(batch_size, num_threads, query_length, document_length, revision,
-                                cache_dir, offline, max_batch_tokens, device, dtype);
+                                cache_dir, offline, max_batch_tokens, device, devices, dtype);
             nb::gil_scoped_release release;
             new (self) ColbertEncoder(ColbertEncoder::from_pretrained(name_or_path, options));
           },
@@ -179,7 +215,7 @@ void bind_models(nb::module_& m) {
           nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
           nb::arg("max_batch_tokens") = 16384, nb::arg("device") = nb::none(),
-          nb::arg("dtype") = "float32",
+          nb::arg("devices") = nb::none(), nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. query_length / document_length\n"
           "override the checkpoint's settings; texts are sorted by length into forward passes of\n"
           "at most batch_size texts and max_batch_tokens tokens." RANK_RERANK_COMPUTE_DOC)
@@ -189,10 +225,10 @@ void bind_models(nb::module_& m) {
              std::optional<std::size_t> query_length, std::optional<std::size_t> document_length,
              const std::string& revision, std::optional<std::string> cache_dir,
              std::optional<bool> offline, std::size_t max_batch_tokens,
-             std::optional<std::string> device, const std::string& dtype) {
+             std::optional<std::string> device, nb::handle devices, const std::string& dtype) {
             const ColbertEncoderOptions options =
                 colbert_options(batch_size, num_threads, query_length, document_length, revision,
-                                cache_dir, offline, max_batch_tokens, device, dtype);
+                                cache_dir, offline, max_batch_tokens, device, devices, dtype);
             nb::gil_scoped_release release;
             return ColbertEncoder::from_pretrained(name_or_path, options);
           },
@@ -201,7 +237,7 @@ void bind_models(nb::module_& m) {
           nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
           nb::arg("max_batch_tokens") = 16384, nb::arg("device") = nb::none(),
-          nb::arg("dtype") = "float32",
+          nb::arg("devices") = nb::none(), nb::arg("dtype") = "float32",
           "The same as the constructor, named as PyLate's ColBERT(model_name_or_path) loads.")
       .def(
           "encode",
@@ -234,7 +270,9 @@ void bind_models(nb::module_& m) {
           "with packed=True one (values [total, dim], offsets int64 [len(texts) + 1]) pair.")
       .def_prop_ro("dimension", &ColbertEncoder::dimension)
       .def_prop_ro("query_length", &ColbertEncoder::query_length)
-      .def_prop_ro("document_length", &ColbertEncoder::document_length);
+      .def_prop_ro("document_length", &ColbertEncoder::document_length)
+      .def_prop_ro("devices", &devices_of<ColbertEncoder>, kDevicesDoc)
+      .def("device_memory", &memory_of<ColbertEncoder>, kMemoryDoc);
 
   nb::class_<CrossEncoder>(
       m, "CrossEncoder",
@@ -245,10 +283,10 @@ void bind_models(nb::module_& m) {
           [](CrossEncoder* self, const std::string& name_or_path, std::size_t batch_size,
              int num_threads, std::optional<std::size_t> max_length, const std::string& revision,
              std::optional<std::string> cache_dir, std::optional<bool> offline,
-             std::size_t max_batch_tokens, std::optional<std::string> device,
+             std::size_t max_batch_tokens, std::optional<std::string> device, nb::handle devices,
              const std::string& dtype) {
             CrossEncoderOptions options;
-            set_compute(options, device, dtype);
+            set_compute(options, device, devices, dtype);
             options.batch_size = batch_size;
             options.max_batch_tokens = max_batch_tokens;
             options.num_threads = num_threads;
@@ -263,7 +301,8 @@ void bind_models(nb::module_& m) {
           nb::arg("num_threads") = 0, nb::arg("max_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
           nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 16384,
-          nb::arg("device") = nb::none(), nb::arg("dtype") = "float32",
+          nb::arg("device") = nb::none(), nb::arg("devices") = nb::none(),
+          nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. max_length overrides the\n"
           "tokenizer's model_max_length; pairs are sorted by length into forward passes of at\n"
           "most batch_size pairs and max_batch_tokens tokens." RANK_RERANK_COMPUTE_DOC)
@@ -313,7 +352,9 @@ void bind_models(nb::module_& m) {
           "Needs a model with one label.")
       .def_prop_ro("num_labels", &CrossEncoder::num_labels)
       .def_prop_ro("max_length", &CrossEncoder::max_length)
-      .def_prop_ro("activation", &CrossEncoder::activation);
+      .def_prop_ro("activation", &CrossEncoder::activation)
+      .def_prop_ro("devices", &devices_of<CrossEncoder>, kDevicesDoc)
+      .def("device_memory", &memory_of<CrossEncoder>, kMemoryDoc);
 
   m.attr("ColBERT") = m.attr("ColbertEncoder");
 }

@@ -8,6 +8,8 @@
 
 #include "bindings.hpp"
 #include "convert.hpp"
+#include "device_args.hpp"
+#include "rank_rerank/device.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/quantize.hpp"
 #include "rank_rerank/reranker.hpp"
@@ -154,13 +156,18 @@ void bind_pipeline(nb::module_& m) {
       .def(
           "__init__",
           [](Reranker* self, const std::string& name_or_path, const std::string& kind,
-             const std::string& device, const std::string& dtype, std::size_t max_batch_tokens,
-             std::optional<std::size_t> max_length, std::optional<std::size_t> query_length,
-             int num_threads, const std::string& revision, std::optional<std::string> cache_dir,
-             std::optional<bool> offline) {
+             const std::string& device, nb::handle devices, const std::string& dtype,
+             std::size_t max_batch_tokens, std::optional<std::size_t> max_length,
+             std::optional<std::size_t> query_length, int num_threads, const std::string& revision,
+             std::optional<std::string> cache_dir, std::optional<bool> offline) {
             RerankerOptions o;
             o.kind = parse_reranker_kind(kind);
             o.device = device;
+            // A string is kept as given (resolve_placement parses it: "cuda:all" included).
+            if (nb::isinstance<nb::str>(devices))
+              o.devices = nb::cast<std::string>(devices);
+            else if (!devices.is_none())
+              o.devices = devices_to_string(devices_arg(devices));
             o.dtype = dtype;
             o.max_batch_tokens = max_batch_tokens;
             o.max_length = max_length;
@@ -173,14 +180,16 @@ void bind_pipeline(nb::module_& m) {
             new (self) Reranker(Reranker::from_pretrained(name_or_path, o));
           },
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("kind") = "auto",
-          nb::arg("device") = "auto", nb::arg("dtype") = "float32",
+          nb::arg("device") = "auto", nb::arg("devices") = nb::none(), nb::arg("dtype") = "float32",
           nb::arg("max_batch_tokens") = 16384, nb::arg("max_length") = nb::none(),
           nb::arg("query_length") = nb::none(), nb::arg("num_threads") = 0,
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
           nb::arg("offline") = nb::none(),
           "Load a model from a directory or Hugging Face repo id. kind: auto (detected from the\n"
           "checkpoint), colbert, cross_encoder, dense, dense_maxsim. max_batch_tokens: tokens per\n"
-          "encoder pass. max_length: document truncation; query_length: ColBERT queries.")
+          "encoder pass. max_length: document truncation; query_length: ColBERT queries.\n"
+          "device: 'auto', 'cpu', 'cuda:N'; devices (instead of device): several GPUs, data\n"
+          "parallel, as ['cuda:0', 'cuda:1'], 'cuda:0,cuda:1' or 'cuda:all'.")
       .def(
           "rerank",
           [](const Reranker& r, const std::string& query, const std::vector<std::string>& documents,

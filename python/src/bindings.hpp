@@ -17,5 +17,6 @@ void bind_tokenizer(nanobind::module_& m);
 void bind_models(nanobind::module_& m);
 void bind_gpu_maxsim(nanobind::module_& m);
 void bind_pipeline(nanobind::module_& m);
+void bind_multi_gpu(nanobind::module_& m);
 
 }  // namespace rank_rerank::python

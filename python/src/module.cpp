@@ -29,4 +29,5 @@ NB_MODULE(_core, m) {
   rank_rerank::python::bind_models(m);
   rank_rerank::python::bind_gpu_maxsim(m);
   rank_rerank::python::bind_pipeline(m);
+  rank_rerank::python::bind_multi_gpu(m);
 }

@@ -21,7 +21,7 @@ if [ -d .whl ]; then
   .venv/bin/python -m pip install -q --no-index --no-deps --no-compile --no-cache-dir .whl/*.whl
 fi
 [ -f build/release/build.ninja ] || cmake --preset release -DCMAKE_CUDA_ARCHITECTURES=90a >/dev/null
-# RANK_RERANK_BUILD_TARGETS (optional, space-separated) builds only those targets, to save time.
+# RANK_RERANK_BUILD_TARGETS (optional): build only these targets, to save a call's time.
 cmake --build --preset release -j 16 ${RANK_RERANK_BUILD_TARGETS:+--target $RANK_RERANK_BUILD_TARGETS} >/dev/null
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$ROOT/build/release/python" > "$site/rank_rerank_dev.pth"

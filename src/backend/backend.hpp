@@ -176,6 +176,10 @@ class Backend {
   // backend's queued work.
   virtual void download(ConstPtr source, std::size_t size, float* destination) = 0;
 
+  // Device memory this backend holds: its pool's live allocations (parameters, workspaces,
+  // activations of a pass in flight) and what the pool keeps from the driver. Zeros on the CPU.
+  virtual DeviceMemory memory_usage() const { return {}; }
+
   // out[t] = LayerNorm(word[ids[t]] + position[position_offset + t - offsets[seq]]
   //                   + token_type[type_ids[t]]).
   // out: [tokens, hidden].

@@ -8,13 +8,6 @@
 
 namespace rank_rerank::model {
 
-std::shared_ptr<backend::Backend> make_model_backend(const std::optional<Device>& device,
-                                                     DType dtype, int num_threads) {
-  if (device) return backend::make_backend(*device, dtype, num_threads);
-  const Device chosen = Device::automatic();
-  return backend::make_backend(chosen, chosen.is_cuda() ? dtype : DType::f32, num_threads);
-}
-
 std::vector<std::vector<std::size_t>> plan_batches(std::span<const std::size_t> lengths,
                                                    std::size_t max_items, std::size_t max_tokens) {
   std::vector<std::size_t> order(lengths.size());

@@ -1,8 +1,8 @@
-// Model-side policies shared by the encoders: which backend to build for the options, and how a
-// list of inputs is cut into forward passes. Inputs are sorted by length (longest first) so a pass
-// holds sequences of similar length: the attention work per pass is even, and a pass's
-// activations (tokens x hidden) stay under a token budget however long the texts are. A pass that
-// runs out of device memory is split in two and retried.
+// Model-side policy shared by the encoders: how a list of inputs is cut into forward passes (the
+// backends built for the options: model/replicas.hpp). Inputs are sorted by length (longest
+// first) so a pass holds sequences of similar length: the attention work per pass is even, and a
+// pass's activations (tokens x hidden) stay under a token budget however long the texts are. A pass
+// that runs out of device memory is split in two and retried.
 #pragma once
 
 #include <cstddef>
@@ -17,12 +17,6 @@
 #include "rank_rerank/encode_stats.hpp"
 
 namespace rank_rerank::model {
-
-// The backend for an encoder's device / dtype options. nullopt: Device::automatic(); when that
-// falls back to the CPU, a half-precision dtype becomes f32 (the CPU computes in f32 only).
-// An explicit device goes through require_usable and throws when it cannot be used.
-std::shared_ptr<backend::Backend> make_model_backend(const std::optional<Device>& device,
-                                                     DType dtype, int num_threads);
 
 // Indices into `lengths` (token counts), grouped: each group has at most max_items items and at
 // most max_tokens tokens in total, except that an item longer than max_tokens forms a group of its

@@ -10,14 +10,19 @@
 #include "model/colbert_settings.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
+#include "model/replicas.hpp"
 #include "rank_rerank/error.hpp"
 
 namespace rank_rerank {
 
 struct ColbertEncoder::Impl {
-  std::shared_ptr<backend::Backend> backend;
-  model::TransformerEncoder encoder;
-  std::vector<model::DenseLayer> projection;
+  // The parameters on one device (backends.backends[i] for replicas[i]).
+  struct Replica {
+    model::TransformerEncoder encoder;
+    std::vector<model::DenseLayer> projection;
+  };
+  model::DeviceBackends backends;
+  std::vector<Replica> replicas;
   Tokenizer tokenizer;
   model::ColbertSettings settings;
   std::optional<std::int32_t> query_marker, document_marker;
@@ -39,7 +44,7 @@ struct ColbertEncoder::Impl {
     EncodeOptions options;
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{budget});
     options.padding = std::optional<PaddingOptions>();
-    options.num_threads = backend->num_threads();
+    options.num_threads = backends.backends[0]->num_threads();
     const bool expand = is_query && settings.do_query_expansion;
     Prepared prepared{tokenizer.encode_batch(texts, {}, options), {}};
     for (Encoding& e : prepared.encodings) {
@@ -63,13 +68,12 @@ struct ColbertEncoder::Impl {
 
   PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query,
                           EncodeStats* stats) const {
-    backend::Backend& be = *backend;
     const Stopwatch tokenize_clock;
     const Prepared prepared = prepare(texts, is_query);
     if (stats) stats->tokenize_ms += tokenize_clock.ms();
     const Stopwatch encode_clock;
     PackedEmbeddings out;
-    out.dim = projection.back().out_features();
+    out.dim = replicas[0].projection.back().out_features();
     // Which vectors survive is known from the ids: the output layout is fixed before encoding.
     out.offsets.push_back(0);
     for (const Encoding& e : prepared.encodings)
@@ -77,18 +81,21 @@ struct ColbertEncoder::Impl {
                             std::count_if(e.ids.begin(), e.ids.end(),
                                           [&](std::int32_t id) { return kept(id, is_query); }));
     out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
-    std::vector<float> host;
-    const auto batches =
-        model::plan_batches(model::lengths_of(prepared.encodings), batch_size, max_batch_tokens);
-    model::for_each_batch(
-        batches, "ColbertEncoder.encode", [&](std::span<const std::size_t> items) {
+    const std::vector<std::size_t> lengths = model::lengths_of(prepared.encodings);
+    const auto batches = model::plan_batches(lengths, batch_size, max_batch_tokens);
+    model::for_each_batch_on_devices(
+        batches, lengths, backends, "ColbertEncoder.encode", stats,
+        [&](std::size_t replica, std::span<const std::size_t> items) {
+          const Replica& parameters = replicas[replica];
+          backend::Backend& be = *backends.backends[replica];
           model::PackedIds batch = model::PackedIds::gather(prepared.encodings, items);
           for (std::size_t i : items) batch.key_lengths.push_back(prepared.key_lengths[i]);
           const std::size_t rows = batch.ids.size();
-          backend::Buffer x = encoder.forward(batch.view());
-          for (const model::DenseLayer& dense : projection) x = dense.forward(be, x.data(), rows);
+          backend::Buffer x = parameters.encoder.forward(batch.view());
+          for (const model::DenseLayer& dense : parameters.projection)
+            x = dense.forward(be, x.data(), rows);
           be.l2_normalize_rows(x.data(), rows, out.dim);
-          host.resize(rows * out.dim);
+          std::vector<float> host(rows * out.dim);
           be.download(x.data(), host.size(), host.data());
           for (std::size_t k = 0; k < items.size(); ++k) {
             float* target =
@@ -99,7 +106,6 @@ struct ColbertEncoder::Impl {
               target = std::copy_n(host.data() + t * out.dim, out.dim, target);
             }
           }
-          model::record_pass(stats, items.size(), rows);
         });
     if (stats) stats->encode_ms += encode_clock.ms();
     return out;
@@ -124,18 +130,25 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
   if (options.batch_size == 0) throw_invalid("ColbertEncoder: batch_size must be at least 1");
   if (options.max_batch_tokens == 0)
     throw_invalid("ColbertEncoder: max_batch_tokens must be at least 1");
-  std::shared_ptr<backend::Backend> be =
-      model::make_model_backend(options.device, options.dtype, options.num_threads);
-  model::PretrainedTransformer bert = model::load_transformer(path_or_id, hub, be);
+  model::DeviceBackends backends = model::make_model_backends(
+      options.device, options.devices, options.dtype, options.num_threads, "ColbertEncoder");
+  const std::size_t n_replicas = backends.backends.size();
+  model::PretrainedTransformer bert =
+      model::load_transformer(path_or_id, hub, backends.backends[0]);
 
   model::ColbertSettings settings;
-  std::vector<model::DenseLayer> projection;
+  // projections[r]: the Dense chain on backend r.
+  std::vector<std::vector<model::DenseLayer>> projections(n_replicas);
+  const std::vector<model::DenseLayer>& projection = projections[0];
   if (const auto modules_path = hf_resolve_optional(path_or_id, "modules.json", hub)) {
     const auto folders = model::colbert_dense_folders(
         model::parse_modules_json(model::read_text_file(*modules_path), modules_path->string()),
         modules_path->string());
-    for (const std::string& folder : folders)
-      projection.push_back(model::DenseLayer::load(path_or_id, folder, hub, *be));
+    for (const std::string& folder : folders) {
+      std::vector<model::DenseLayer> layers =
+          model::DenseLayer::load(path_or_id, folder, hub, backends.backends);
+      for (std::size_t r = 0; r < n_replicas; ++r) projections[r].push_back(std::move(layers[r]));
+    }
     std::optional<JsonConfig> st_config;
     if (auto p = hf_resolve_optional(path_or_id, "config_sentence_transformers.json", hub))
       st_config = JsonConfig::load(*p);
@@ -152,8 +165,9 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                         "config.json architectures [" +
                         found + "] do not name HF_ColBERT (Stanford layout)");
     }
-    projection.push_back(model::DenseLayer::from_weight(bert.weights, "linear.weight",
-                                                        bert.config.hidden_size, *be));
+    for (std::size_t r = 0; r < n_replicas; ++r)
+      projections[r].push_back(model::DenseLayer::from_weight(
+          bert.weights, "linear.weight", bert.config.hidden_size, *backends.backends[r]));
     std::optional<JsonConfig> metadata;
     if (auto p = hf_resolve_optional(path_or_id, "artifact.metadata", hub))
       metadata = JsonConfig::load(*p);
@@ -175,10 +189,16 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                     std::to_string(bert.config.max_sequence_length()) + "], found " +
                     std::to_string(length));
 
+  // The other devices get their copy of the parameters from the checkpoint already mapped.
+  std::vector<Impl::Replica> replicas;
+  replicas.push_back({std::move(bert.encoder), std::move(projections[0])});
+  for (std::size_t r = 1; r < n_replicas; ++r)
+    replicas.push_back(
+        {model::TransformerEncoder::load(bert.config, bert.weights, backends.backends[r]),
+         std::move(projections[r])});
   Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
-  auto impl = std::make_unique<Impl>(Impl{std::move(be),
-                                          std::move(bert.encoder),
-                                          std::move(projection),
+  auto impl = std::make_unique<Impl>(Impl{std::move(backends),
+                                          std::move(replicas),
                                           std::move(tokenizer),
                                           std::move(settings),
                                           {},
@@ -213,7 +233,11 @@ PackedEmbeddings ColbertEncoder::encode_documents(const std::vector<std::string_
   return impl_->encode(texts, false, stats);
 }
 std::size_t ColbertEncoder::dimension() const noexcept {
-  return impl_->projection.back().out_features();
+  return impl_->replicas[0].projection.back().out_features();
+}
+std::vector<Device> ColbertEncoder::devices() const { return impl_->backends.devices; }
+std::vector<DeviceMemory> ColbertEncoder::device_memory() const {
+  return impl_->backends.memory_usage();
 }
 std::size_t ColbertEncoder::query_length() const noexcept { return impl_->settings.query_length; }
 std::size_t ColbertEncoder::document_length() const noexcept {

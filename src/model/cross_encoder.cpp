@@ -11,15 +11,20 @@
 #include "model/batching.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
+#include "model/replicas.hpp"
 #include "rank_rerank/error.hpp"
 
 namespace rank_rerank {
 
 struct CrossEncoder::Impl {
-  std::shared_ptr<backend::Backend> backend;
-  model::TransformerEncoder encoder;
+  // The parameters on one device (backends.backends[i] for replicas[i]).
+  struct Replica {
+    model::TransformerEncoder encoder;
+    backend::ConstBuffer dense_weight, dense_bias, classifier_weight, classifier_bias;
+  };
+  model::DeviceBackends backends;
+  std::vector<Replica> replicas;
   Tokenizer tokenizer;
-  backend::ConstBuffer dense_weight, dense_bias, classifier_weight, classifier_bias;
   backend::Activation dense_activation = backend::Activation::tanh;
   std::size_t labels = 1;
   backend::Activation activation = backend::Activation::identity;
@@ -89,9 +94,10 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
   if (options.batch_size == 0) throw_invalid("CrossEncoder: batch_size must be at least 1");
   if (options.max_batch_tokens == 0)
     throw_invalid("CrossEncoder: max_batch_tokens must be at least 1");
-  std::shared_ptr<backend::Backend> be =
-      model::make_model_backend(options.device, options.dtype, options.num_threads);
-  model::PretrainedTransformer bert = model::load_transformer(path_or_id, hub, be);
+  model::DeviceBackends backends = model::make_model_backends(
+      options.device, options.devices, options.dtype, options.num_threads, "CrossEncoder");
+  model::PretrainedTransformer bert =
+      model::load_transformer(path_or_id, hub, backends.backends[0]);
   const auto h = static_cast<std::int64_t>(bert.config.hidden_size);
   const std::string prefix = bert.encoder.prefix();  // a copy: the encoder is moved below
   const Weights& w = bert.weights;
@@ -106,24 +112,23 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
                   std::to_string(h) + "], found " + shape_string(classifier.shape));
   const std::int64_t labels = classifier.shape[0];
 
+  // The head on every device; the other devices get their copy of the encoder from the
+  // checkpoint already mapped.
+  std::vector<Impl::Replica> replicas;
+  for (std::size_t r = 0; r < backends.backends.size(); ++r) {
+    backend::Backend& be = *backends.backends[r];
+    replicas.push_back(
+        {r == 0 ? std::move(bert.encoder)
+                : model::TransformerEncoder::load(bert.config, w, backends.backends[r]),
+         be.upload(w.get(head.dense + ".weight", std::array{h, h}), w),
+         be.upload(w.get(head.dense + ".bias", std::array{h}), w), be.upload(classifier, w),
+         be.upload(w.get(head.output + ".bias", std::array{labels}), w)});
+  }
   auto impl = std::make_unique<Impl>(
-      Impl{be,
-           std::move(bert.encoder),
-           model::load_tokenizer(path_or_id, hub),
-           {},
-           {},
-           {},
-           {},
-           head.activation,
-           static_cast<std::size_t>(labels),
+      Impl{std::move(backends), std::move(replicas), model::load_tokenizer(path_or_id, hub),
+           head.activation, static_cast<std::size_t>(labels),
            resolve_activation(bert.config_json, static_cast<std::size_t>(labels)),
-           bert.config.max_sequence_length(),
-           options.batch_size,
-           options.max_batch_tokens});
-  impl->dense_weight = be->upload(w.get(head.dense + ".weight", std::array{h, h}), w);
-  impl->dense_bias = be->upload(w.get(head.dense + ".bias", std::array{h}), w);
-  impl->classifier_weight = be->upload(classifier, w);
-  impl->classifier_bias = be->upload(w.get(head.output + ".bias", std::array{labels}), w);
+           bert.config.max_sequence_length(), options.batch_size, options.max_batch_tokens});
 
   // As sentence-transformers: the tokenizer's model_max_length, capped by the position table.
   if (auto tc = hf_resolve_optional(path_or_id, "tokenizer_config.json", hub)) {
@@ -145,13 +150,12 @@ std::vector<float> CrossEncoder::predict(
     const std::vector<std::pair<std::string_view, std::string_view>>& pairs, bool apply_softmax,
     EncodeStats* stats) const {
   const Impl& m = *impl_;
-  backend::Backend& be = *m.backend;
-  const std::size_t h = m.encoder.config().hidden_size;
+  const std::size_t h = m.replicas[0].encoder.config().hidden_size;
   std::vector<float> scores(pairs.size() * m.labels);
   EncodeOptions options;
   options.truncation = std::optional<TruncationOptions>(TruncationOptions{m.max_length});
   options.padding = std::optional<PaddingOptions>();
-  options.num_threads = be.num_threads();
+  options.num_threads = m.backends.backends[0]->num_threads();
   std::vector<std::string_view> queries, documents;
   for (const auto& [query, document] : pairs) {
     queries.push_back(query);
@@ -161,26 +165,27 @@ std::vector<float> CrossEncoder::predict(
   const std::vector<Encoding> encodings = m.tokenizer.encode_batch(queries, documents, options);
   if (stats) stats->tokenize_ms += tokenize_clock.ms();
   const Stopwatch encode_clock;
-  std::vector<float> host;
-  model::for_each_batch(
-      model::plan_batches(model::lengths_of(encodings), m.batch_size, m.max_batch_tokens),
-      "CrossEncoder.predict", [&](std::span<const std::size_t> items) {
+  const std::vector<std::size_t> lengths = model::lengths_of(encodings);
+  model::for_each_batch_on_devices(
+      model::plan_batches(lengths, m.batch_size, m.max_batch_tokens), lengths, m.backends,
+      "CrossEncoder.predict", stats, [&](std::size_t replica, std::span<const std::size_t> items) {
+        const Impl::Replica& r = m.replicas[replica];
+        backend::Backend& be = *m.backends.backends[replica];
         const model::PackedIds batch = model::PackedIds::gather(encodings, items);
-        const backend::Buffer tokens = m.encoder.forward(batch.view());
+        const backend::Buffer tokens = r.encoder.forward(batch.view());
         const std::size_t n = items.size();
         backend::Buffer first = be.allocate(n * h);
         be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
         backend::Buffer dense = be.allocate(n * h);
-        be.linear(first.data(), n, h, m.dense_weight.data(), m.dense_bias.data(), h,
+        be.linear(first.data(), n, h, r.dense_weight.data(), r.dense_bias.data(), h,
                   m.dense_activation, dense.data());
         backend::Buffer logits = be.allocate(n * m.labels);
-        be.linear(dense.data(), n, h, m.classifier_weight.data(), m.classifier_bias.data(),
+        be.linear(dense.data(), n, h, r.classifier_weight.data(), r.classifier_bias.data(),
                   m.labels, m.activation, logits.data());
-        host.resize(logits.size());
+        std::vector<float> host(logits.size());
         be.download(logits.data(), logits.size(), host.data());
         for (std::size_t k = 0; k < n; ++k)
           std::copy_n(host.data() + k * m.labels, m.labels, scores.data() + items[k] * m.labels);
-        model::record_pass(stats, n, batch.ids.size());
       });
   if (stats) stats->encode_ms += encode_clock.ms();
   if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
@@ -221,6 +226,10 @@ std::vector<CrossEncoder::Ranked> CrossEncoder::rank(std::string_view query,
 
 std::size_t CrossEncoder::num_labels() const noexcept { return impl_->labels; }
 std::size_t CrossEncoder::max_length() const noexcept { return impl_->max_length; }
+std::vector<Device> CrossEncoder::devices() const { return impl_->backends.devices; }
+std::vector<DeviceMemory> CrossEncoder::device_memory() const {
+  return impl_->backends.memory_usage();
+}
 std::string CrossEncoder::activation() const {
   return std::string(backend::activation_name(impl_->activation));
 }

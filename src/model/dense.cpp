@@ -25,8 +25,9 @@ backend::Activation activation_from_torch_class(std::string_view name, const std
                     "Sigmoid)");
 }
 
-DenseLayer DenseLayer::load(std::string_view path_or_id, const std::string& folder,
-                            const HubOptions& hub, backend::Backend& backend) {
+std::vector<DenseLayer> DenseLayer::load(
+    std::string_view path_or_id, const std::string& folder, const HubOptions& hub,
+    std::span<const std::shared_ptr<backend::Backend>> backends) {
   const JsonConfig config = JsonConfig::load(hf_resolve(path_or_id, folder + "/config.json", hub));
   DenseLayer d;
   const std::int64_t in = config.get<std::int64_t>("in_features");
@@ -41,13 +42,17 @@ DenseLayer DenseLayer::load(std::string_view path_or_id, const std::string& fold
       config.where());
   d.residual_ = config.get_or<bool>("use_residual", false);
   const Weights weights = load_folder_weights(path_or_id, folder, hub);
-  d.weight_ = backend.upload(weights.get("linear.weight", std::array{out, in}), weights);
-  if (config.get_or<bool>("bias", true))
-    d.bias_ = backend.upload(weights.get("linear.bias", std::array{out}), weights);
-  if (d.residual_ && in != out)
-    d.residual_weight_ =
-        backend.upload(weights.get("residual.weight", std::array{out, in}), weights);
-  return d;
+  std::vector<DenseLayer> layers;
+  for (const std::shared_ptr<backend::Backend>& backend : backends) {
+    DenseLayer& layer = layers.emplace_back(d);
+    layer.weight_ = backend->upload(weights.get("linear.weight", std::array{out, in}), weights);
+    if (config.get_or<bool>("bias", true))
+      layer.bias_ = backend->upload(weights.get("linear.bias", std::array{out}), weights);
+    if (d.residual_ && in != out)
+      layer.residual_weight_ =
+          backend->upload(weights.get("residual.weight", std::array{out, in}), weights);
+  }
+  return layers;
 }
 
 DenseLayer DenseLayer::from_weight(const Weights& weights, const std::string& name,

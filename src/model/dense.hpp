@@ -2,8 +2,11 @@
 // y = act(x W^T + b) (+ x, or + x R^T, with use_residual).
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backend/backend.hpp"
 #include "rank_rerank/hub.hpp"
@@ -20,9 +23,11 @@ class DenseLayer {
  public:
   // A module folder: <folder>/config.json (in_features, out_features, bias,
   // activation_function (default Tanh, as sentence-transformers), use_residual) and its
-  // checkpoint (linear.weight, linear.bias, residual.weight).
-  static DenseLayer load(std::string_view path_or_id, const std::string& folder,
-                         const HubOptions& hub, backend::Backend& backend);
+  // checkpoint (linear.weight, linear.bias, residual.weight), read once and uploaded to each
+  // backend: one layer per backend, in order.
+  static std::vector<DenseLayer> load(std::string_view path_or_id, const std::string& folder,
+                                      const HubOptions& hub,
+                                      std::span<const std::shared_ptr<backend::Backend>> backends);
   // A bias-free identity projection stored as `name` [out, in] in a checkpoint (Stanford's
   // linear.weight).
   static DenseLayer from_weight(const Weights& weights, const std::string& name,

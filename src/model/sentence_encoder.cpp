@@ -3,11 +3,13 @@
 #include "rank_rerank/sentence_encoder.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "backend/backend.hpp"
 #include "core/stopwatch.hpp"
 #include "model/batching.hpp"
 #include "model/pretrained.hpp"
+#include "model/replicas.hpp"
 #include "model/sentence_modules.hpp"
 #include "model/transformer.hpp"
 #include "rank_rerank/error.hpp"
@@ -17,8 +19,8 @@
 namespace rank_rerank {
 
 struct SentenceEncoder::Impl {
-  std::shared_ptr<backend::Backend> backend;
-  model::TransformerEncoder encoder;
+  model::DeviceBackends backends;
+  std::vector<model::TransformerEncoder> encoders;  // encoders[i] on backends.backends[i]
   Tokenizer tokenizer;
   model::PoolingConfig pooling;
   bool normalize = false;
@@ -31,12 +33,17 @@ struct SentenceEncoder::Impl {
     EncodeOptions options;
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{max_seq_length});
     options.padding = std::optional<PaddingOptions>();
-    options.num_threads = backend->num_threads();
+    options.num_threads = backends.backends[0]->num_threads();
     return tokenizer.encode_batch(texts, {}, options);
   }
 
-  std::vector<std::vector<std::size_t>> batches(const std::vector<Encoding>& encodings) const {
-    return model::plan_batches(model::lengths_of(encodings), batch_size, max_batch_tokens);
+  // Every planned pass of `encodings`, spread over the devices: run(replica, items).
+  void for_each_pass(
+      const std::vector<Encoding>& encodings, const char* what, EncodeStats* stats,
+      const std::function<void(std::size_t, std::span<const std::size_t>)>& run) const {
+    const std::vector<std::size_t> lengths = model::lengths_of(encodings);
+    model::for_each_batch_on_devices(model::plan_batches(lengths, batch_size, max_batch_tokens),
+                                     lengths, backends, what, stats, run);
   }
 };
 
@@ -46,9 +53,10 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
   if (options.batch_size == 0) throw_invalid("SentenceEncoder: batch_size must be at least 1");
   if (options.max_batch_tokens == 0)
     throw_invalid("SentenceEncoder: max_batch_tokens must be at least 1");
-  std::shared_ptr<backend::Backend> be =
-      model::make_model_backend(options.device, options.dtype, options.num_threads);
-  model::PretrainedTransformer bert = model::load_transformer(path_or_id, hub, be);
+  model::DeviceBackends backends = model::make_model_backends(
+      options.device, options.devices, options.dtype, options.num_threads, "SentenceEncoder");
+  model::PretrainedTransformer bert =
+      model::load_transformer(path_or_id, hub, backends.backends[0]);
   const model::TransformerConfig& config = bert.config;
 
   // Without modules.json sentence-transformers builds Transformer + mean pooling; so do we.
@@ -96,15 +104,19 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
                   std::to_string(config.max_position_embeddings) + ")");
 
   Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
+  // The other devices get their copy of the parameters from the checkpoint already mapped.
+  std::vector<model::TransformerEncoder> encoders;
+  encoders.push_back(std::move(bert.encoder));
+  for (std::size_t r = 1; r < backends.backends.size(); ++r)
+    encoders.push_back(model::TransformerEncoder::load(config, bert.weights, backends.backends[r]));
   return SentenceEncoder(std::make_unique<Impl>(
-      Impl{std::move(be), std::move(bert.encoder), std::move(tokenizer), std::move(pooling),
+      Impl{std::move(backends), std::move(encoders), std::move(tokenizer), std::move(pooling),
            normalize, max_length, options.batch_size, options.max_batch_tokens}));
 }
 
 Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts,
                                    EncodeStats* stats) const {
   const Impl& m = *impl_;
-  backend::Backend& be = *m.backend;
   const std::size_t word_dim = m.pooling.word_embedding_dimension;
   Embeddings out;
   out.rows = texts.size();
@@ -114,21 +126,22 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts,
   const std::vector<Encoding> encodings = m.tokenize(texts);
   if (stats) stats->tokenize_ms += tokenize_clock.ms();
   const Stopwatch encode_clock;
-  model::for_each_batch(
-      m.batches(encodings), "SentenceEncoder.encode", [&](std::span<const std::size_t> items) {
-        const model::PackedIds batch = model::PackedIds::gather(encodings, items);
-        const backend::Buffer tokens = m.encoder.forward(batch.view());
-        backend::Buffer pooled = be.allocate(items.size() * out.dim);
-        for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
-          be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
-                  pooled.data() + k * word_dim, out.dim);
-        if (m.normalize) be.l2_normalize_rows(pooled.data(), items.size(), out.dim);
-        std::vector<float> host(pooled.size());
-        be.download(pooled.data(), pooled.size(), host.data());
-        for (std::size_t k = 0; k < items.size(); ++k)
-          std::copy_n(host.data() + k * out.dim, out.dim, out.values.data() + items[k] * out.dim);
-        model::record_pass(stats, items.size(), batch.ids.size());
-      });
+  m.for_each_pass(encodings, "SentenceEncoder.encode", stats,
+                  [&](std::size_t replica, std::span<const std::size_t> items) {
+                    backend::Backend& be = *m.backends.backends[replica];
+                    const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+                    const backend::Buffer tokens = m.encoders[replica].forward(batch.view());
+                    backend::Buffer pooled = be.allocate(items.size() * out.dim);
+                    for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
+                      be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
+                              pooled.data() + k * word_dim, out.dim);
+                    if (m.normalize) be.l2_normalize_rows(pooled.data(), items.size(), out.dim);
+                    std::vector<float> host(pooled.size());
+                    be.download(pooled.data(), pooled.size(), host.data());
+                    for (std::size_t k = 0; k < items.size(); ++k)
+                      std::copy_n(host.data() + k * out.dim, out.dim,
+                                  out.values.data() + items[k] * out.dim);
+                  });
   if (stats) stats->encode_ms += encode_clock.ms();
   return out;
 }
@@ -146,19 +159,18 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   for (const Encoding& e : encodings)
     out.offsets.push_back(out.offsets.back() + static_cast<std::int64_t>(e.ids.size()));
   out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
-  model::for_each_batch(
-      m.batches(encodings), "SentenceEncoder.encode_tokens",
-      [&](std::span<const std::size_t> items) {
+  m.for_each_pass(
+      encodings, "SentenceEncoder.encode_tokens", stats,
+      [&](std::size_t replica, std::span<const std::size_t> items) {
         const model::PackedIds batch = model::PackedIds::gather(encodings, items);
-        const backend::Buffer tokens = m.encoder.forward(batch.view());
+        const backend::Buffer tokens = m.encoders[replica].forward(batch.view());
         std::vector<float> host(tokens.size());
-        m.backend->download(tokens.data(), tokens.size(), host.data());
+        m.backends.backends[replica]->download(tokens.data(), tokens.size(), host.data());
         for (std::size_t k = 0; k < items.size(); ++k)
           std::copy(
               host.begin() + batch.offsets[k] * static_cast<std::ptrdiff_t>(out.dim),
               host.begin() + batch.offsets[k + 1] * static_cast<std::ptrdiff_t>(out.dim),
               out.values.begin() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim));
-        model::record_pass(stats, items.size(), batch.ids.size());
       });
   if (stats) stats->encode_ms += encode_clock.ms();
   return out;
@@ -168,10 +180,14 @@ std::size_t SentenceEncoder::dimension() const noexcept {
   return impl_->pooling.word_embedding_dimension * impl_->pooling.modes.size();
 }
 std::size_t SentenceEncoder::hidden_size() const noexcept {
-  return impl_->encoder.config().hidden_size;
+  return impl_->encoders[0].config().hidden_size;
 }
 std::size_t SentenceEncoder::max_seq_length() const noexcept { return impl_->max_seq_length; }
 bool SentenceEncoder::normalizes() const noexcept { return impl_->normalize; }
+std::vector<Device> SentenceEncoder::devices() const { return impl_->backends.devices; }
+std::vector<DeviceMemory> SentenceEncoder::device_memory() const {
+  return impl_->backends.memory_usage();
+}
 std::vector<std::string> SentenceEncoder::pooling_modes() const {
   std::vector<std::string> names;
   for (backend::Pooling mode : impl_->pooling.modes) names.emplace_back(model::pooling_name(mode));

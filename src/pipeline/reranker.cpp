@@ -23,7 +23,10 @@ Options encoder_options(const RerankerOptions& o, const pipeline::Placement& pla
   options.batch_size = o.max_batch_tokens;
   options.max_batch_tokens = o.max_batch_tokens;
   options.num_threads = o.num_threads;
-  options.device = placement.device;
+  if (placement.devices.size() > 1)
+    options.devices = placement.devices;
+  else
+    options.device = placement.device;
   options.dtype = placement.dtype;
   return options;
 }
@@ -90,7 +93,7 @@ Reranker Reranker::from_pretrained(std::string_view path_or_id, const RerankerOp
     throw_invalid("Reranker: max_length must be at least 2 tokens, found " +
                   std::to_string(*options.max_length));
   auto impl = std::make_unique<Impl>();
-  impl->placement = pipeline::resolve_placement(options.device, options.dtype);
+  impl->placement = pipeline::resolve_placement(options.device, options.dtype, options.devices);
   impl->kind = options.kind == RerankerKind::automatic
                    ? detect_reranker_kind(path_or_id, options.hub)
                    : options.kind;
@@ -152,7 +155,7 @@ std::vector<std::vector<RerankHit>> Reranker::rerank_many(
   check_top_k(k);
   RerankStats st;
   st.queries = queries.size();
-  st.device = m.placement.device.to_string();
+  st.device = devices_to_string(m.placement.devices);
 
   std::vector<std::int64_t> candidate_offsets{0};
   std::vector<std::string_view> all_docs;
@@ -221,7 +224,7 @@ PackedEmbeddings Reranker::encode_documents(std::span<const std::string_view> do
         "query and the document together)");
   Stopwatch total;
   RerankStats st;
-  st.device = m.placement.device.to_string();
+  st.device = devices_to_string(m.placement.devices);
   PackedEmbeddings out = m.encode(documents, false, st);
   finish(st, total, stats);
   return out;
@@ -253,7 +256,7 @@ std::vector<RerankHit> Reranker::rerank_precomputed(std::string_view query,
   Stopwatch total;
   RerankStats st;
   st.queries = 1;
-  st.device = m.placement.device.to_string();
+  st.device = devices_to_string(m.placement.devices);
   const std::vector<std::int64_t> positions = vectors.positions(candidate_ids);
   std::vector<float> scores;
   if (!positions.empty()) {
@@ -274,7 +277,7 @@ std::vector<RerankHit> Reranker::rerank_precomputed(std::string_view query,
 
 RerankerKind Reranker::kind() const noexcept { return impl_->kind; }
 const ModelIdentity& Reranker::identity() const noexcept { return impl_->identity; }
-std::string Reranker::device() const { return impl_->placement.device.to_string(); }
+std::string Reranker::device() const { return devices_to_string(impl_->placement.devices); }
 std::string Reranker::dtype() const { return std::string(dtype_name(impl_->placement.dtype)); }
 std::size_t Reranker::max_length() const noexcept { return impl_->max_length; }
 

@@ -109,6 +109,10 @@ def test_rerank():
     expect_exit(run(["rerank", "-m", os.path.join(FIXTURES, "no_such_model")]), 3,
                 "no_such_model", "rerank missing model")
     expect_exit(run(["rerank", "-m", COLBERT, "--device", "tpu"]), 3, "tpu", "rerank bad device")
+    expect_exit(run(["rerank", "-m", COLBERT, "--devices", "cpu,cpu"]), 3, "CUDA devices only",
+                "rerank --devices of CPUs")
+    expect_exit(run(["rerank", "-m", COLBERT, "--device", "cpu", "--devices", "cuda:0,cuda:1"]), 3,
+                "either device or devices", "rerank --device with --devices")
     expect_exit(run(["rerank", "-m", COLBERT, "--format", "xml"]), 2, "--format", "rerank bad format")
     expect_exit(run(["rerank", "-m", COLBERT, "--top-k", "0"]), 2, "top-k", "rerank top-k 0")
     expect_exit(run(["rerank"]), 2, "--model", "rerank without --model")

@@ -146,6 +146,8 @@ class CudaBackend final : public Backend {
     context_->rewind();
   }
 
+  DeviceMemory memory_usage() const override { return context_->memory_usage(); }
+
   void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& t, Ptr out) override {
     std::lock_guard lock(mutex_);
     select();

@@ -66,6 +66,14 @@ void* DeviceContext::stage(std::size_t bytes) {
   return region;
 }
 
+DeviceMemory DeviceContext::memory_usage() const {
+  std::uint64_t used = 0, reserved = 0;
+  check(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrUsedMemCurrent, &used), "pool usage");
+  check(cudaMemPoolGetAttribute(pool_, cudaMemPoolAttrReservedMemCurrent, &reserved), "pool usage");
+  return {Device::cuda(device_), static_cast<std::size_t>(used),
+          static_cast<std::size_t>(reserved)};
+}
+
 void DeviceContext::synchronize() {
   check(cudaStreamSynchronize(stream_), "stream synchronize");
   rewind();

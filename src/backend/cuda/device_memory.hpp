@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "rank_rerank/device.hpp"
+
 namespace rank_rerank::backend::cuda {
 
 class DeviceContext {
@@ -38,6 +40,8 @@ class DeviceContext {
   // The stream has drained: staged regions may be reused.
   void rewind() noexcept { staged_ = 0; }
   void synchronize();
+  // The pool's bytes in use and reserved (cudaMemPoolAttrUsedMemCurrent / ReservedMemCurrent).
+  DeviceMemory memory_usage() const;
 
  private:
   int device_;

@@ -132,9 +132,16 @@ LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out
   check(cublasLtMatrixLayoutCreate(&plan->b, type, u(in), u(rows), ld(in)), "layout B");
   check(cublasLtMatrixLayoutCreate(&plan->c, type, u(out), u(rows), ld(out)), "layout C");
 
-  const ShapeKey bucket{row_bucket(rows), in, out, epilogue, alignment};
+  // A bucket's algorithm is the heuristic's choice for the bucket's own row count, never for
+  // whichever shape of the bucket came first: the numbers of a pass then depend on its shape
+  // alone, not on what this backend ran before, so replicas on several devices reproduce a
+  // single-device run bit for bit (docs/multi_gpu.md).
+  const std::size_t bucket_rows = row_bucket(rows);
+  const ShapeKey bucket{bucket_rows, in, out, epilogue, alignment};
   if (auto it = bucket_algorithms_.find(bucket); it != bucket_algorithms_.end()) {
     plan->algo = it->second;
+  } else if (bucket_rows != rows) {
+    plan->algo = plan_for(bucket_rows, in, out, epilogue, alignment).algo;
   } else {
     if (!choose_algorithm(*plan, alignment, plan->algo))
       throw Error(ErrorKind::runtime, "cuBLASLt has no algorithm for a linear layer [" +
