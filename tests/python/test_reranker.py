@@ -60,7 +60,7 @@ def test_colbert_matches_numpy_maxsim_over_pylate_embeddings(colbert, texts):
     queries = split(ref["query_embeddings"], ref["query_offsets"])
     docs = split(ref["document_embeddings"], ref["document_offsets"])
     assert colbert.kind == "colbert"
-    assert colbert.device == "cpu"
+    assert colbert.device == rr.resolve_device("auto")  # the GPU when one is usable
     for qi, query in enumerate(texts["queries"]):
         result = colbert.rerank(query, texts["documents"])
         expect_ranking(result, [maxsim(queries[qi], d) for d in docs])
@@ -81,7 +81,7 @@ def test_result_is_a_sequence_of_dicts_with_stats(colbert, texts):
     assert sum(stats.batch_texts) == stats.texts
     assert sum(stats.batch_tokens) == stats.tokens
     assert max(t for t, n in zip(stats.batch_tokens, stats.batch_texts) if n > 1) <= 40
-    assert stats.device == "cpu"
+    assert stats.device == rr.resolve_device("auto")
     assert stats.total_ms >= stats.encode_ms > 0
     assert stats.tokens_per_second > 0
     assert json.loads(stats.to_json())["tokens"] == stats.tokens
