@@ -136,7 +136,7 @@ def throughput(name, directory, args):
     st = SentenceTransformer(str(directory), device="cpu")
     st.max_seq_length = 256
     ours = rr.SentenceEncoder(str(directory), num_threads=args.threads, max_seq_length=256,
-                              batch_size=args.texts)
+                              batch_size=args.texts, device="cpu")
     sides = {
         "rank_rerank": ours.encode,
         "PyTorch (sentence-transformers)": lambda t: st.encode(t, batch_size=args.texts),
@@ -171,7 +171,8 @@ def rss():
     return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
 before = rss()[0]
 start = time.perf_counter()
-model = rr.SentenceEncoder(sys.argv[1], num_threads=int(sys.argv[2]), max_seq_length=128, batch_size=32)
+model = rr.SentenceEncoder(sys.argv[1], num_threads=int(sys.argv[2]), max_seq_length=128, batch_size=32,
+                           device="cpu")
 load_s = time.perf_counter() - start
 loaded = rss()[0]
 model.encode([" ".join(["the"] * 200)] * 32)
@@ -182,7 +183,7 @@ print(json.dumps(dict(load_s=load_s, before=before, loaded=loaded, after=after, 
 
 def load_and_memory(directory, args):
     """Load time and resident memory of BERT-base, each in a fresh process."""
-    env = dict(PYTHONPATH=":".join(sys.path))
+    env = {**os.environ, "PYTHONPATH": ":".join(sys.path)}
     runs = [json.loads(subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(directory),
                                        str(args.threads)], check=True, capture_output=True,
                                       text=True, env=env).stdout) for _ in range(args.repeats)]
