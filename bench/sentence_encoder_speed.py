@@ -42,7 +42,7 @@ def main():
     st = SentenceTransformer(model, device="cpu")
     st.max_seq_length = args.tokens
     ours = rr.SentenceEncoder(model, num_threads=args.threads, max_seq_length=args.tokens,
-                              batch_size=args.texts)
+                              batch_size=args.texts, device="cpu")
     _, offsets = ours.encode_tokens(texts[:1])
     assert offsets[-1] == args.tokens
 
