@@ -22,10 +22,10 @@ if [ -z "${GPU_ENCODER_QUICK:-}" ]; then
 step bash -c "ctest --preset release -j 16 -E 'Cuda' 2>&1 | tee '$out/ctest.txt' | tail -n 6"
 step bash -c ".venv/bin/python -m pytest -q -rs tests/python 2>&1 | tee '$out/pytest.txt' | tail -n 15"
 step bash -c "'$sanitizer' --tool memcheck --leak-check full --error-exitcode 9 $gpu_tests \
-  --gtest_filter='DTypes/CudaOps.*:DTypes/CudaModels.TinyBert*:DTypes/CudaModels.Cross*' \
+  --gtest_filter='DTypes/CudaOps.*:DTypes/CudaRowWidths.*:DTypes/CudaModels.TinyBert*:DTypes/CudaModels.Cross*:DTypes/CudaModels.Repeated*' \
   2>&1 | tee '$out/memcheck.txt' | tail -n 8"
 step bash -c "'$sanitizer' --tool racecheck --error-exitcode 9 $gpu_tests \
-  --gtest_filter='DTypes/CudaOps.PackedAttention*:DTypes/CudaOps.Embeddings*:DTypes/CudaOps.Pooling*' \
+  --gtest_filter='DTypes/CudaOps.PackedAttention*:DTypes/CudaRowWidths.*:DTypes/CudaOps.Pooling*' \
   2>&1 | tee '$out/racecheck.txt' | tail -n 8"
 else
 step bash -c ".venv/bin/python -m pytest -q -rs tests/python/test_gpu_encoder.py 2>&1 | tee '$out/pytest.txt' | tail -n 15"

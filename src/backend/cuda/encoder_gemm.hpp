@@ -1,9 +1,12 @@
 // Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ bias, + an activation cuBLASLt
 // can fuse into its epilogue), W in the torch [out, in] layout.
 //
-// Descriptors are built once per exact shape; the algorithm cuBLASLt's heuristic picks is cached
-// per shape bucket (rows rounded up to a power of two, the other dimensions exact), so a new
-// batch size costs no heuristic query when its bucket has been seen.
+// Descriptors are built once per exact shape. The algorithm is chosen once per shape bucket (rows
+// rounded up to a power of two, the other dimensions exact) and cached, so a new batch size costs
+// nothing when its bucket has been seen: cuBLASLt's heuristic proposes its top few, and each is
+// timed on the first real operands of the bucket (the heuristic's first pick is often not the
+// fastest for these skinny encoder shapes). While the stream is being captured into a CUDA Graph
+// nothing can be timed, and the heuristic's first pick is taken.
 #pragma once
 
 #include <cublasLt.h>
@@ -35,10 +38,18 @@ class LtGemm {
 
  private:
   struct Plan;
+  struct Operands {
+    const void* x;
+    const void* weight;
+    const void* bias;  // read by the epilogue when it has one
+    void* y;
+  };
   using ShapeKey = std::tuple<std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
   Plan& plan_for(std::size_t rows, std::size_t in, std::size_t out, GemmEpilogue epilogue,
-                 unsigned alignment);
-  bool choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatmulAlgo_t& algo);
+                 unsigned alignment, const Operands& operands);
+  bool choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
+                        cublasLtMatmulAlgo_t& algo);
+  cublasStatus_t run(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands);
 
   std::shared_ptr<DeviceContext> context_;
   Element element_;
