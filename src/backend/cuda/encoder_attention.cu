@@ -123,7 +123,7 @@ __device__ __forceinline__ void load_tile_async(const T* source, std::size_t ld,
 }
 
 template <typename T, int D>
-__global__ void __launch_bounds__(kTcWarps * 32, 3)
+__global__ void __launch_bounds__(kTcWarps * 32, D <= 64 ? 4 : 2)
     attention_tc_kernel(AttentionArgs a, float scale_log2) {
   using L = TcLayout<D>;
   constexpr int kKeyTiles = kTcKeys / 8;  // 8-key column tiles of S

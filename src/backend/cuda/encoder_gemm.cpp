@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
 constexpr std::size_t kMaxPlans = 4096;  // exact shapes kept; variable lengths make many
-constexpr int kCandidates = 8;           // heuristic proposals timed per shape bucket
+constexpr int kCandidates = 16;          // heuristic proposals timed per shape bucket
 constexpr int kTimedRuns = 3;
 
 cudaDataType_t data_type(Element e) {
@@ -86,10 +86,11 @@ LtGemm::~LtGemm() {
 cublasStatus_t LtGemm::run(const Plan& plan, const cublasLtMatmulAlgo_t& algo,
                            const Operands& operands) {
   const float one = 1.0f;
-  const float zero = 0.0f;
-  return cublasLtMatmul(handle_, plan.op, &one, operands.weight, plan.a, operands.x, plan.b, &zero,
-                        operands.y, plan.c, operands.y, plan.c, &algo, workspace_.get(),
-                        workspace_bytes_, context_->stream());
+  const float beta = operands.residual != nullptr ? 1.0f : 0.0f;
+  const void* c = operands.residual != nullptr ? operands.residual : operands.y;
+  return cublasLtMatmul(handle_, plan.op, &one, operands.weight, plan.a, operands.x, plan.b, &beta,
+                        c, plan.c, operands.y, plan.c, &algo, workspace_.get(), workspace_bytes_,
+                        context_->stream());
 }
 
 bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
@@ -202,11 +203,12 @@ LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out
 }
 
 void LtGemm::linear(const void* x, std::size_t rows, std::size_t in, const void* weight,
-                    const void* bias, std::size_t out, GemmEpilogue epilogue, void* y) {
+                    const void* bias, std::size_t out, GemmEpilogue epilogue, void* y,
+                    const void* residual) {
   if (rows == 0 || out == 0) return;
-  const unsigned alignment =
-      std::min({alignment_of(x), alignment_of(weight), alignment_of(y), alignment_of(bias)});
-  const Operands operands{x, weight, bias, y};
+  const unsigned alignment = std::min({alignment_of(x), alignment_of(weight), alignment_of(y),
+                                       alignment_of(bias), alignment_of(residual)});
+  const Operands operands{x, weight, bias, residual, y};
   Plan& plan = plan_for(rows, in, out, epilogue, alignment, operands);
   cublasStatus_t status = run(plan, plan.algo, operands);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {

@@ -1,5 +1,6 @@
-// Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ bias, + an activation cuBLASLt
-// can fuse into its epilogue), W in the torch [out, in] layout.
+// Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ residual, + bias, + an activation
+// cuBLASLt can fuse into its epilogue), W in the torch [out, in] layout. The residual is
+// cuBLASLt's C operand (beta = 1), read while the product runs.
 //
 // Descriptors are built once per exact shape. The algorithm is chosen once per shape bucket (rows
 // rounded up to a power of two, the other dimensions exact) and cached, so a new batch size costs
@@ -33,15 +34,17 @@ class LtGemm {
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
 
+  // residual: [rows, out] or null; not overlapping y.
   void linear(const void* x, std::size_t rows, std::size_t in, const void* weight, const void* bias,
-              std::size_t out, GemmEpilogue epilogue, void* y);
+              std::size_t out, GemmEpilogue epilogue, void* y, const void* residual = nullptr);
 
  private:
   struct Plan;
   struct Operands {
     const void* x;
     const void* weight;
-    const void* bias;  // read by the epilogue when it has one
+    const void* bias;      // read by the epilogue when it has one
+    const void* residual;  // C, added with beta = 1; null: beta = 0
     void* y;
   };
   using ShapeKey = std::tuple<std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
