@@ -31,8 +31,8 @@ namespace rank_rerank::backend {
 // Element-wise functions applied after a linear layer.
 enum class Activation : std::uint8_t {
   identity,
-  gelu_erf,   // x * Phi(x), exact (transformers "gelu"); the CUDA backend's f16 / bf16 linear
-              // layers compute it in the tanh form (|difference| <= 4.8e-4, see cuda_backend.cpp)
+  gelu_erf,   // x * Phi(x), exact (transformers "gelu"); the CUDA backend's f16 linear layers
+              // compute it in the tanh form (|difference| <= 4.8e-4, see cuda_backend.cpp)
   gelu_tanh,  // tanh approximation (transformers "gelu_new", "gelu_pytorch_tanh", "gelu_fast")
   relu,
   tanh,
@@ -198,18 +198,6 @@ class Backend {
   // x = LayerNorm(x + residual) row by row; x, residual [rows, cols].
   virtual void add_layernorm(Ptr x, ConstPtr residual, std::size_t rows, std::size_t cols,
                              ConstPtr gamma, ConstPtr beta, float eps) = 0;
-
-  // y = LayerNorm(x W^T + bias + residual) row by row: the linear layer that closes a residual
-  // block. x [rows, in], weight [out, in], bias [out] or null, residual and y [rows, out] (not
-  // overlapping). This default is linear() then add_layernorm(); a device backend may instead
-  // add the residual inside the product (cuBLASLt reads it as its C operand while the product is
-  // compute bound), so the LayerNorm pass reads one tensor instead of two.
-  virtual void linear_add_layernorm(ConstPtr x, std::size_t rows, std::size_t in, ConstPtr weight,
-                                    ConstPtr bias, std::size_t out, ConstPtr residual,
-                                    ConstPtr gamma, ConstPtr beta, float eps, Ptr y) {
-    linear(x, rows, in, weight, bias, out, Activation::identity, y);
-    add_layernorm(y, residual, rows, out, gamma, beta, eps);
-  }
 
   // Multi-head self-attention within each packed sequence (bidirectional). Every token of
   // sequence s attends to the first key_lengths[s] tokens of s (all of them when key_lengths is

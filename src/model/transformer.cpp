@@ -193,17 +193,17 @@ backend::Buffer TransformerEncoder::run_layers(const backend::TokenBatch& batch)
               backend::Activation::identity, qkv.data());
     be.attention(qkv.data(), batch.offsets, batch.key_lengths, config_.num_heads, head_dim,
                  context.data());
-    be.linear_add_layernorm(context.data(), n, h, layer.output_weight.data(),
-                            layer.output_bias.data(), h, hidden.data(),
-                            layer.attention_norm_weight.data(), layer.attention_norm_bias.data(),
-                            eps, projected.data());
+    be.linear(context.data(), n, h, layer.output_weight.data(), layer.output_bias.data(), h,
+              backend::Activation::identity, projected.data());
+    be.add_layernorm(projected.data(), hidden.data(), n, h, layer.attention_norm_weight.data(),
+                     layer.attention_norm_bias.data(), eps);
     std::swap(hidden, projected);
     be.linear(hidden.data(), n, h, layer.intermediate_weight.data(), layer.intermediate_bias.data(),
               inter, config_.hidden_act, intermediate.data());
-    be.linear_add_layernorm(intermediate.data(), n, inter, layer.ffn_output_weight.data(),
-                            layer.ffn_output_bias.data(), h, hidden.data(),
-                            layer.ffn_norm_weight.data(), layer.ffn_norm_bias.data(), eps,
-                            projected.data());
+    be.linear(intermediate.data(), n, inter, layer.ffn_output_weight.data(),
+              layer.ffn_output_bias.data(), h, backend::Activation::identity, projected.data());
+    be.add_layernorm(projected.data(), hidden.data(), n, h, layer.ffn_norm_weight.data(),
+                     layer.ffn_norm_bias.data(), eps);
     std::swap(hidden, projected);
   }
   return hidden;

@@ -1,7 +1,10 @@
 #include "backend/cuda/encoder_gemm.hpp"
 
 #include <bit>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "backend/cuda/cuda_check.hpp"
 
@@ -57,6 +60,21 @@ unsigned alignment_of(const void* p) {
 
 std::size_t row_bucket(std::size_t rows) { return std::bit_ceil(std::max<std::size_t>(rows, 16)); }
 
+// The algorithm chosen per (device, dtype, shape bucket), shared by every LtGemm of the process:
+// timing picks among near-equal candidates, so backends choosing on their own could sum in
+// different orders; sharing the first choice makes every model in a process compute the same
+// numbers.
+using BucketKey =
+    std::tuple<int, Element, std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
+struct ChosenAlgorithms {
+  std::mutex mutex;
+  std::map<BucketKey, cublasLtMatmulAlgo_t> by_bucket;
+};
+ChosenAlgorithms& chosen_algorithms() {
+  static ChosenAlgorithms chosen;
+  return chosen;
+}
+
 }  // namespace
 
 struct LtGemm::Plan {
@@ -86,15 +104,14 @@ LtGemm::~LtGemm() {
 cublasStatus_t LtGemm::run(const Plan& plan, const cublasLtMatmulAlgo_t& algo,
                            const Operands& operands) {
   const float one = 1.0f;
-  const float beta = operands.residual != nullptr ? 1.0f : 0.0f;
-  const void* c = operands.residual != nullptr ? operands.residual : operands.y;
-  return cublasLtMatmul(handle_, plan.op, &one, operands.weight, plan.a, operands.x, plan.b, &beta,
-                        c, plan.c, operands.y, plan.c, &algo, workspace_.get(), workspace_bytes_,
-                        context_->stream());
+  const float zero = 0.0f;
+  return cublasLtMatmul(handle_, plan.op, &one, operands.weight, plan.a, operands.x, plan.b, &zero,
+                        operands.y, plan.c, operands.y, plan.c, &algo, workspace_.get(),
+                        workspace_bytes_, context_->stream());
 }
 
 bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
-                              cublasLtMatmulAlgo_t& algo) {
+                              bool time_candidates, cublasLtMatmulAlgo_t& algo) {
   cublasLtMatmulPreference_t preference = nullptr;
   check(cublasLtMatmulPreferenceCreate(&preference), "preference create");
   const std::uint64_t workspace = workspace_bytes_;
@@ -114,7 +131,7 @@ bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, const Operan
   algo = results[0].algo;
   cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
   check(cudaStreamIsCapturing(context_->stream(), &capturing), "cudaStreamIsCapturing");
-  if (found == 1 || capturing != cudaStreamCaptureStatusNone) return true;
+  if (!time_candidates || found == 1 || capturing != cudaStreamCaptureStatusNone) return true;
 
   // Time each proposal on these operands (y is overwritten; the caller's run follows).
   cudaEvent_t start = nullptr, stop = nullptr;
@@ -188,32 +205,40 @@ LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out
   check(cublasLtMatrixLayoutCreate(&plan->c, type, u(out), u(rows), ld(out)), "layout C");
   set_bias(*plan);
 
-  const ShapeKey bucket{row_bucket(rows), in, out, epilogue, alignment};
-  if (auto it = bucket_algorithms_.find(bucket); it != bucket_algorithms_.end()) {
-    plan->algo = it->second;
-  } else {
-    if (!choose_algorithm(*plan, alignment, operands, plan->algo))
-      throw Error(ErrorKind::runtime, "cuBLASLt has no algorithm for a linear layer [" +
-                                          std::to_string(rows) + ", " + std::to_string(in) +
-                                          "] x [" + std::to_string(out) + ", " +
-                                          std::to_string(in) + "]^T");
-    bucket_algorithms_.emplace(bucket, plan->algo);
+  const BucketKey bucket{context_->device(), element_, row_bucket(rows), in, out,
+                         epilogue,           alignment};
+  ChosenAlgorithms& chosen = chosen_algorithms();
+  {
+    std::lock_guard lock(chosen.mutex);
+    if (auto it = chosen.by_bucket.find(bucket); it != chosen.by_bucket.end()) {
+      plan->algo = it->second;
+      return *plans_.emplace(key, std::move(plan)).first->second;
+    }
+  }
+  // f32 takes the heuristic's first pick, as cuBLAS does, so its numbers are the same in every
+  // run; f16 / bf16 time the candidates.
+  if (!choose_algorithm(*plan, alignment, operands, element_ != Element::f32, plan->algo))
+    throw Error(ErrorKind::runtime, "cuBLASLt has no algorithm for a linear layer [" +
+                                        std::to_string(rows) + ", " + std::to_string(in) + "] x [" +
+                                        std::to_string(out) + ", " + std::to_string(in) + "]^T");
+  {
+    std::lock_guard lock(chosen.mutex);
+    plan->algo = chosen.by_bucket.emplace(bucket, plan->algo).first->second;  // first one wins
   }
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
 
 void LtGemm::linear(const void* x, std::size_t rows, std::size_t in, const void* weight,
-                    const void* bias, std::size_t out, GemmEpilogue epilogue, void* y,
-                    const void* residual) {
+                    const void* bias, std::size_t out, GemmEpilogue epilogue, void* y) {
   if (rows == 0 || out == 0) return;
-  const unsigned alignment = std::min({alignment_of(x), alignment_of(weight), alignment_of(y),
-                                       alignment_of(bias), alignment_of(residual)});
-  const Operands operands{x, weight, bias, residual, y};
+  const unsigned alignment =
+      std::min({alignment_of(x), alignment_of(weight), alignment_of(y), alignment_of(bias)});
+  const Operands operands{x, weight, bias, y};
   Plan& plan = plan_for(rows, in, out, epilogue, alignment, operands);
   cublasStatus_t status = run(plan, plan.algo, operands);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {
-    // The bucket's algorithm does not suit this exact shape: choose for this one.
-    if (!choose_algorithm(plan, alignment, operands, plan.algo)) check(status, "matmul");
+    // The bucket's algorithm does not suit this exact shape: the heuristic's pick for this one.
+    if (!choose_algorithm(plan, alignment, operands, false, plan.algo)) check(status, "matmul");
     status = run(plan, plan.algo, operands);
   }
   check(status, "matmul");

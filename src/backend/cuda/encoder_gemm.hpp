@@ -1,13 +1,12 @@
-// Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ residual, + bias, + an activation
-// cuBLASLt can fuse into its epilogue), W in the torch [out, in] layout. The residual is
-// cuBLASLt's C operand (beta = 1), read while the product runs.
+// Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ bias, + an activation cuBLASLt
+// can fuse into its epilogue), W in the torch [out, in] layout.
 //
 // Descriptors are built once per exact shape. The algorithm is chosen once per shape bucket (rows
-// rounded up to a power of two, the other dimensions exact) and cached, so a new batch size costs
-// nothing when its bucket has been seen: cuBLASLt's heuristic proposes its top few, and each is
-// timed on the first real operands of the bucket (the heuristic's first pick is often not the
-// fastest for these skinny encoder shapes). While the stream is being captured into a CUDA Graph
-// nothing can be timed, and the heuristic's first pick is taken.
+// rounded up to a power of two, the other dimensions exact) and shared by the whole process, so a
+// new batch size costs nothing when its bucket has been seen. In f16 / bf16 cuBLASLt's heuristic
+// proposes its top 16 and each is timed on the first real operands of the bucket; f32 takes the
+// heuristic's first pick (reproducible numbers, as the CPU-matching default dtype should give).
+// While the stream is captured into a CUDA Graph nothing can be timed: the first pick is taken.
 #pragma once
 
 #include <cublasLt.h>
@@ -34,24 +33,22 @@ class LtGemm {
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
 
-  // residual: [rows, out] or null; not overlapping y.
   void linear(const void* x, std::size_t rows, std::size_t in, const void* weight, const void* bias,
-              std::size_t out, GemmEpilogue epilogue, void* y, const void* residual = nullptr);
+              std::size_t out, GemmEpilogue epilogue, void* y);
 
  private:
   struct Plan;
   struct Operands {
     const void* x;
     const void* weight;
-    const void* bias;      // read by the epilogue when it has one
-    const void* residual;  // C, added with beta = 1; null: beta = 0
+    const void* bias;  // read by the epilogue when it has one
     void* y;
   };
   using ShapeKey = std::tuple<std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
   Plan& plan_for(std::size_t rows, std::size_t in, std::size_t out, GemmEpilogue epilogue,
                  unsigned alignment, const Operands& operands);
   bool choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
-                        cublasLtMatmulAlgo_t& algo);
+                        bool time_candidates, cublasLtMatmulAlgo_t& algo);
   cublasStatus_t run(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands);
 
   std::shared_ptr<DeviceContext> context_;
@@ -59,8 +56,7 @@ class LtGemm {
   cublasLtHandle_t handle_ = nullptr;
   std::shared_ptr<void> workspace_;
   std::size_t workspace_bytes_ = 0;
-  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;             // exact shapes
-  std::map<ShapeKey, cublasLtMatmulAlgo_t> bucket_algorithms_;  // rows rounded up
+  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;  // exact shapes
 };
 
 }  // namespace rank_rerank::backend::cuda

@@ -97,16 +97,14 @@ __global__ void __launch_bounds__(kWarpRows * 32)
   const int vectors = cols / n;
   T* xr = x + row * cols;
   const uint4* xv = reinterpret_cast<const uint4*>(xr);
-  const uint4* rv =
-      reinterpret_cast<const uint4*>(residual == nullptr ? residual : residual + row * cols);
+  const uint4* rv = reinterpret_cast<const uint4*>(residual + row * cols);
   float v[kVecs][n];
 #pragma unroll
   for (int i = 0; i < kVecs; ++i) {
     const int k = lane + 32 * i;
     if (k >= vectors) continue;
-    unpack16<T>(xv[k], v[i]);
-    if (residual == nullptr) continue;
     float a[n];
+    unpack16<T>(xv[k], v[i]);
     unpack16<T>(rv[k], a);
 #pragma unroll
     for (int j = 0; j < n; ++j) v[i][j] += a[j];
@@ -175,10 +173,9 @@ __global__ void add_layernorm_kernel(T* x, const T* residual, const T* gamma, co
   extern __shared__ float row[];
   __shared__ float scratch[32];
   T* xr = x + static_cast<std::size_t>(blockIdx.x) * cols;
-  const T* rr =
-      residual == nullptr ? nullptr : residual + static_cast<std::size_t>(blockIdx.x) * cols;
+  const T* rr = residual + static_cast<std::size_t>(blockIdx.x) * cols;
   for (int c = static_cast<int>(threadIdx.x); c < cols; c += static_cast<int>(blockDim.x))
-    row[c] = to_float(xr[c]) + (rr == nullptr ? 0.0f : to_float(rr[c]));
+    row[c] = to_float(xr[c]) + to_float(rr[c]);
   __syncthreads();
   layernorm_row(row, cols, gamma, beta, eps, xr, scratch);
 }

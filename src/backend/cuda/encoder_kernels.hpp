@@ -25,7 +25,7 @@ void embed_layernorm(Element e, cudaStream_t stream, const std::int32_t* ids,
                      const void* beta, std::size_t tokens, std::size_t hidden, float eps,
                      void* out);
 
-// x = LayerNorm(x + residual), row by row; residual may be null (plain LayerNorm).
+// x = LayerNorm(x + residual), row by row.
 void add_layernorm(Element e, cudaStream_t stream, void* x, const void* residual, const void* gamma,
                    const void* beta, std::size_t rows, std::size_t cols, float eps);
 
