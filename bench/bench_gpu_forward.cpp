@@ -1,10 +1,13 @@
 // Times the BERT encoder's forward pass on token ids (no tokenization): the number the GPU
 // encoder targets are stated in. Prints one JSON line.
-//   bench_gpu_forward MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS
+//   bench_gpu_forward MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS [--profile]
 // Lengths are uniform in [MIN_LEN, MAX_LEN] (fixed when equal), drawn once with a fixed seed.
+// --profile: afterwards, a table (on stderr) of device time per op kind and shape over a forward
+// pass, each op timed on its own with events (so no graph replay), averaged over 5 passes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,8 +19,10 @@
 
 int main(int argc, char** argv) {
   using namespace rank_rerank;
-  if (argc != 8) {
-    std::fprintf(stderr, "usage: %s MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS\n",
+  const bool profile = argc == 9 && std::strcmp(argv[8], "--profile") == 0;
+  if (argc != 8 && !profile) {
+    std::fprintf(stderr,
+                 "usage: %s MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS [--profile]\n",
                  argv[0]);
     return 2;
   }
@@ -64,6 +69,20 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
+  if (profile) {
+    constexpr int kPasses = 5;
+    be.set_op_timing(true);
+    for (int i = 0; i < kPasses; ++i) run();
+    const std::vector<backend::OpTime> times = be.take_op_times();
+    be.set_op_timing(false);
+    double total = 0;
+    for (const auto& t : times) total += t.milliseconds / kPasses;
+    std::fprintf(stderr, "| op | calls / pass | ms / pass | share |\n|---|---|---|---|\n");
+    for (const auto& t : times)
+      std::fprintf(stderr, "| %s | %zu | %.4f | %.1f%% |\n", t.op.c_str(), t.calls / kPasses,
+                   t.milliseconds / kPasses, 100.0 * t.milliseconds / kPasses / total);
+    std::fprintf(stderr, "| sum of op times | | %.4f | (wall median %.4f) |\n", total, median);
+  }
   const std::size_t used = free_before > 0 ? free_before - free_bytes() : 0;
   std::printf(
       "{\"tokens\": %zu, \"median_ms\": %.4f, \"min_ms\": %.4f, \"tokens_per_s\": %.1f, "

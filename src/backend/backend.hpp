@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -30,7 +31,8 @@ namespace rank_rerank::backend {
 // Element-wise functions applied after a linear layer.
 enum class Activation : std::uint8_t {
   identity,
-  gelu_erf,   // x * Phi(x), exact (transformers "gelu")
+  gelu_erf,   // x * Phi(x), exact (transformers "gelu"); the CUDA backend's f16 linear layers
+              // compute it in the tanh form (|difference| <= 4.8e-4, see cuda_backend.cpp)
   gelu_tanh,  // tanh approximation (transformers "gelu_new", "gelu_pytorch_tanh", "gelu_fast")
   relu,
   tanh,
@@ -156,6 +158,13 @@ struct EmbeddingTables {
   std::size_t position_offset = 0;
 };
 
+// Device time of one kind of op (its name with the shape that matters), summed over `calls`.
+struct OpTime {
+  std::string op;
+  std::size_t calls = 0;
+  double milliseconds = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -212,7 +221,30 @@ class Backend {
 
   // Each row divided by max(its L2 norm, 1e-12) (torch.nn.functional.normalize).
   virtual void l2_normalize_rows(Ptr x, std::size_t rows, std::size_t cols) = 0;
+
+  // Runs `forward`, a sequence of this backend's ops on `batch` that returns its output buffer.
+  // A device backend may record the ops the second time it sees a batch of the same shape
+  // (offsets and key lengths; the ids may differ) from the same `owner` (one id per model, see
+  // new_owner_id) and replay the recording afterwards, e.g. as one CUDA Graph launch instead of
+  // one launch per op. The result is the same either way. Ops called from other threads
+  // meanwhile wait.
+  virtual Buffer run_repeatable(std::uint64_t owner, const TokenBatch& batch,
+                                const std::function<Buffer()>& forward) {
+    (void)owner;
+    (void)batch;
+    return forward();
+  }
+
+  // Per-op device timing for profiling (bench_gpu_forward --profile): while on, every op is timed
+  // on its own (nothing is replayed). Backends that cannot time ops ignore it.
+  virtual void set_op_timing(bool enabled) { (void)enabled; }
+  // The times gathered since the last call (waits for queued work), largest first; empty when
+  // the backend does not time ops.
+  virtual std::vector<OpTime> take_op_times() { return {}; }
 };
+
+// A process-wide unique id for run_repeatable's `owner` (never reused, unlike addresses).
+std::uint64_t new_owner_id() noexcept;
 
 // The CPU backend: OpenBLAS GEMM, Highway kernels, OpenMP threads. num_threads 0 means
 // rank_rerank::default_num_threads().

@@ -1,5 +1,6 @@
 // Choosing a backend for a device and compute dtype.
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <string>
 
@@ -21,6 +22,11 @@ std::size_t element_bytes(DType dtype) noexcept {
       break;
   }
   return 4;
+}
+
+std::uint64_t new_owner_id() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::shared_ptr<Backend> make_backend(const Device& device, DType dtype, int num_threads) {

@@ -26,6 +26,7 @@ TransformerEncoder TransformerEncoder::load(const TransformerConfig& config, con
   TransformerEncoder m;
   m.config_ = config;
   m.backend_ = std::move(backend);
+  m.owner_ = backend::new_owner_id();
   backend::Backend& be = *m.backend_;
   const TensorNames& names = tensor_names(config.architecture);
   const std::string probe = names.word + ".weight";
@@ -149,6 +150,11 @@ void TransformerEncoder::validate(const backend::TokenBatch& batch) const {
 
 backend::Buffer TransformerEncoder::forward(const backend::TokenBatch& batch) const {
   validate(batch);
+  // The same ops every time for a given shape: a device backend may replay them as one graph.
+  return backend_->run_repeatable(owner_, batch, [&] { return run_layers(batch); });
+}
+
+backend::Buffer TransformerEncoder::run_layers(const backend::TokenBatch& batch) const {
   backend::Backend& be = *backend_;
   const std::size_t n = batch.tokens();
   const std::size_t h = config_.hidden_size;

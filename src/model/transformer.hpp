@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,9 +43,11 @@ class TransformerEncoder {
     backend::ConstBuffer ffn_norm_weight, ffn_norm_bias;
   };
   void validate(const backend::TokenBatch& batch) const;
+  backend::Buffer run_layers(const backend::TokenBatch& batch) const;
 
   TransformerConfig config_;
   std::shared_ptr<backend::Backend> backend_;
+  std::uint64_t owner_ = 0;  // this model's id for the backend's recordings (run_repeatable)
   std::string prefix_;
   backend::ConstBuffer word_, position_, token_type_, embedding_norm_weight_, embedding_norm_bias_;
   backend::ConstBuffer projection_weight_, projection_bias_;  // ELECTRA: embedding -> hidden

@@ -117,8 +117,22 @@ TEST_P(CudaOps, LinearWithEveryActivation) {
       }
 }
 
-TEST_P(CudaOps, EmbeddingsAndResidualLayerNorm) {
-  const std::size_t hidden = 96, vocab = 50, positions = 40, types = 2;
+// Row width 96 takes the vectorised warp-per-row kernels, 70 (not whole 16-byte vectors) the
+// block-per-row ones.
+class CudaRowWidths : public ::testing::TestWithParam<std::tuple<DType, std::size_t>> {
+ protected:
+  void SetUp() override {
+    SKIP_WITHOUT_CUDA();
+    gpu_ = make_cuda_backend(0, std::get<0>(GetParam()));
+  }
+  std::shared_ptr<Backend> cpu_ = make_cpu_backend(1);
+  std::shared_ptr<Backend> gpu_;
+  std::vector<ConstBuffer> keep_;
+};
+
+TEST_P(CudaRowWidths, EmbeddingsAndResidualLayerNorm) {
+  const DType dtype = std::get<0>(GetParam());
+  const std::size_t hidden = std::get<1>(GetParam()), vocab = 50, positions = 40, types = 2;
   const auto word = random_values(vocab * hidden), pos = random_values(positions * hidden),
              type = random_values(types * hidden), gamma = random_values(hidden),
              beta = random_values(hidden);
@@ -143,7 +157,7 @@ TEST_P(CudaOps, EmbeddingsAndResidualLayerNorm) {
       cpu_->embed_layernorm(batch, tables(*cpu_, cpu_keep), Ptr(want.data(), DType::f32));
       const Ptr out = poisoned(*gpu_, want.size(), keep_);
       gpu_->embed_layernorm(batch, tables(*gpu_, gpu_keep), out);
-      EXPECT_LE(relative_error(fetch(*gpu_, out, want.size()), want), tolerance(GetParam()))
+      EXPECT_LE(relative_error(fetch(*gpu_, out, want.size()), want), tolerance(dtype))
           << "types " << with_types << " position_offset " << position_offset;
 
       // x = LayerNorm(x + residual) on the embeddings just computed.
@@ -154,9 +168,13 @@ TEST_P(CudaOps, EmbeddingsAndResidualLayerNorm) {
                           cpu_keep[3].data(), cpu_keep[4].data(), 1e-5f);
       gpu_->add_layernorm(out, r_gpu.data(), ids.size(), hidden, gpu_keep[3].data(),
                           gpu_keep[4].data(), 1e-5f);
-      EXPECT_LE(relative_error(fetch(*gpu_, out, want.size()), x_cpu), tolerance(GetParam()));
+      EXPECT_LE(relative_error(fetch(*gpu_, out, want.size()), x_cpu), tolerance(dtype));
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(DTypes, CudaRowWidths,
+                         ::testing::Combine(::testing::Values(DType::f32, DType::f16, DType::bf16),
+                                            ::testing::Values(std::size_t{96}, std::size_t{70})));
 
 struct AttentionCase {
   std::size_t heads, head_dim;
@@ -222,6 +240,32 @@ TEST_P(CudaOps, PoolingNormalisationAndAdd) {
   std::vector<float> sum(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) sum[i] = normalised[i] + x[i];
   EXPECT_LE(relative_error(fetch(*gpu_, z, x.size()), sum), tolerance(GetParam()));
+}
+
+TEST_P(CudaOps, OpTimingCountsEachOpOnce) {
+  const std::size_t rows = 64, in = 32, out = 48;
+  const ConstBuffer x = gpu_->upload(random_values(rows * in)),
+                    w = gpu_->upload(random_values(out * in)), b = gpu_->upload(random_values(out));
+  const Buffer y = gpu_->allocate(rows * out);
+  EXPECT_TRUE(gpu_->take_op_times().empty());
+  gpu_->set_op_timing(true);
+  gpu_->linear(x.data(), rows, in, w.data(), b.data(), out, Activation::gelu_erf, y.data());
+  gpu_->l2_normalize_rows(y.data(), rows, out);
+  gpu_->l2_normalize_rows(y.data(), rows, out);
+  const std::vector<OpTime> times = gpu_->take_op_times();
+  gpu_->set_op_timing(false);
+  std::size_t calls = 0;
+  for (const OpTime& t : times) {
+    EXPECT_GT(t.milliseconds, 0.0) << t.op;
+    calls += t.calls;
+    if (t.op == "l2_normalize_rows") {
+      EXPECT_EQ(t.calls, 2u);
+    }
+  }
+  // GEMM, the bias + GELU pass (f16: in the GEMM's epilogue), two normalisations.
+  EXPECT_EQ(calls, GetParam() == DType::f16 ? 3u : 4u);
+  gpu_->l2_normalize_rows(y.data(), rows, out);
+  EXPECT_TRUE(gpu_->take_op_times().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(DTypes, CudaOps, ::testing::Values(DType::f32, DType::f16, DType::bf16),

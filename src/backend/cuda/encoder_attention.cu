@@ -4,11 +4,16 @@
 // never reaches device memory. Blocks exist only for tiles holding real tokens (the backend lists
 // them), so no work is spent on padding beyond the last partial tile of a sequence.
 //
-// f16 / bf16 with head_dim 32, 64 or 128: tensor cores through WMMA fragments (HMMA, i.e.
-// mma.sync, on sm80+). Four warps own 16 query rows each; scores and the f32 output accumulator
-// are staged in shared memory between the two products so the running rescale stays exact f32.
+// f16 / bf16 with head_dim 32, 64 or 128: tensor cores through mma.sync (m16n8k16, f32
+// accumulation) in the FlashAttention-2 register layout. Four warps own 16 query rows each; a
+// warp's Q fragments, scores, probabilities and output accumulator all live in registers (the
+// score accumulator of S = Q K^T is, element for element, the A operand of O += P V once
+// narrowed), so shared memory holds only Q and the K / V tiles, loaded with cp.async two tiles
+// deep so the next tile's copy overlaps this tile's products. ldmatrix (.trans for V) feeds the B
+// operands; rows are padded by 16 bytes so its eight row addresses hit distinct banks.
 // Everything else (f32, other head sizes): one warp per query row, f32 arithmetic throughout.
-#include <mma.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include <cmath>
 #include <cstdint>
@@ -19,57 +24,113 @@
 namespace rank_rerank::backend::cuda {
 namespace {
 
-namespace wmma = nvcuda::wmma;
-
 constexpr int kTcRows = 64;  // query rows per tensor-core block: 4 warps x 16
 constexpr int kTcKeys = 64;  // keys per shared-memory tile
 constexpr int kTcWarps = 4;
 constexpr int kRowsPerBlock = 4;  // fallback: one warp per query row
 constexpr float kLog2e = 1.4426950408889634f;
 
-// Shared-memory layout of the tensor-core kernel. Row pitches are padded (against bank
-// conflicts) but keep every 16-row fragment 32-byte aligned, as WMMA requires.
-template <typename T, int D>
+template <int D>
 struct TcLayout {
-  static constexpr int ldt = D + 8;        // Q, K, V rows (T)
-  static constexpr int lds = kTcKeys + 4;  // scores (f32)
-  static constexpr int ldp = kTcKeys + 8;  // probabilities (T)
-  static constexpr int ldo = D + 4;        // output accumulator (f32)
-  static constexpr std::size_t q_elems = kTcRows * ldt;
-  static constexpr std::size_t kv_elems = kTcKeys * ldt;
-  static constexpr std::size_t bytes =
-      (q_elems + 2 * kv_elems) * sizeof(T) + kTcWarps * 16 * lds * sizeof(float) +
-      kTcWarps * 16 * ldp * sizeof(T) + kTcWarps * 16 * ldo * sizeof(float);
+  static constexpr int ld = D + 8;  // row pitch in elements: 16 bytes of padding
+  static constexpr int q_elems = kTcRows * ld;
+  static constexpr int kv_elems = kTcKeys * ld;  // one K or V tile
+  template <typename T>
+  static constexpr std::size_t bytes() {
+    return static_cast<std::size_t>(q_elems + 4 * kv_elems) * sizeof(T);  // Q, 2 x (K, V)
+  }
 };
 
-// Copies `rows` rows of D elements (16-byte chunks) from global rows `ld` apart into shared rows
-// `lds` apart; rows from `rows` up to `tile` are zero-filled so padded keys contribute 0 * 0.
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// 16 bytes global -> shared without passing through registers; zero-filled when !valid.
+__device__ __forceinline__ void copy16_async(void* destination, const void* source, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_address(destination)),
+               "l"(source), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void wait_copies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+__device__ __forceinline__ void load_matrices(std::uint32_t (&r)[4], const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(row)));
+}
+__device__ __forceinline__ void load_matrices_transposed(std::uint32_t (&r)[4], const void* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(row)));
+}
+
+// d += a b for one 16 x 8 x 16 tile (a: 16 x 16 row-major fragment, b: 16 x 8 column-major).
+__device__ __forceinline__ void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                                    std::uint32_t b1, __half) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                                    std::uint32_t b1, __nv_bfloat16) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Two f32 narrowed into one register, the first in the low half (the lower column).
+__device__ __forceinline__ std::uint32_t pack2(float lo, float hi, __half) {
+  const __half2 v = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&v);
+}
+__device__ __forceinline__ std::uint32_t pack2(float lo, float hi, __nv_bfloat16) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&v);
+}
+
+__device__ __forceinline__ float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+  v += __shfl_xor_sync(0xffffffffu, v, 1);
+  return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+
+// Starts copying `tile` rows of D elements (16-byte chunks) from global rows `ld` apart into
+// shared rows TcLayout<D>::ld apart; rows from `rows` on are zero-filled, so padded keys and
+// values contribute 0 * 0 and padded query rows produce finite, unused results.
 template <typename T, int D>
-__device__ __forceinline__ void load_tile(const T* source, std::size_t ld, int rows, int tile,
-                                          T* destination, int lds) {
-  constexpr int chunks = D * static_cast<int>(sizeof(T)) / 16;
+__device__ __forceinline__ void load_tile_async(const T* source, std::size_t ld, int rows, int tile,
+                                                T* destination) {
   constexpr int per_chunk = 16 / static_cast<int>(sizeof(T));
+  constexpr int chunks = D / per_chunk;
   for (int i = static_cast<int>(threadIdx.x); i < tile * chunks;
        i += static_cast<int>(blockDim.x)) {
     const int r = i / chunks;
     const int c = (i % chunks) * per_chunk;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (r < rows) v = *reinterpret_cast<const uint4*>(source + r * ld + c);
-    *reinterpret_cast<uint4*>(destination + r * lds + c) = v;
+    const bool valid = r < rows;
+    copy16_async(destination + r * TcLayout<D>::ld + c, valid ? source + r * ld + c : source,
+                 valid);
   }
 }
 
 template <typename T, int D>
-__global__ void __launch_bounds__(kTcWarps * 32)
+__global__ void __launch_bounds__(kTcWarps * 32, D <= 64 ? 4 : 2)
     attention_tc_kernel(AttentionArgs a, float scale_log2) {
-  using L = TcLayout<T, D>;
+  using L = TcLayout<D>;
+  constexpr int kKeyTiles = kTcKeys / 8;  // 8-key column tiles of S
+  constexpr int kDimTiles = D / 8;        // 8-wide column tiles of O
   extern __shared__ __align__(128) unsigned char smem[];
   T* q_s = reinterpret_cast<T*>(smem);
-  T* k_s = q_s + L::q_elems;
-  T* v_s = k_s + L::kv_elems;
-  float* s_all = reinterpret_cast<float*>(v_s + L::kv_elems);
-  T* p_all = reinterpret_cast<T*>(s_all + kTcWarps * 16 * L::lds);
-  float* o_all = reinterpret_cast<float*>(p_all + kTcWarps * 16 * L::ldp);
+  T* kv_s = q_s + L::q_elems;  // stage s: K at kv_s + 2 s kv_elems, V right after
 
   const int warp = static_cast<int>(threadIdx.x) >> 5;
   const int lane = static_cast<int>(threadIdx.x) & 31;
@@ -85,93 +146,136 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   const T* k_g = qkv + static_cast<std::size_t>(seq_begin) * ld + hidden + head * D;
   const T* v_g = k_g + hidden;
   const int q_rows = min(kTcRows, len - tile.first_row);
+  const int tiles = (keys + kTcKeys - 1) / kTcKeys;
 
-  load_tile<T, D>(q_g, ld, q_rows, kTcRows, q_s, L::ldt);
-  float* s_w = s_all + warp * 16 * L::lds;
-  T* p_w = p_all + warp * 16 * L::ldp;
-  float* o_w = o_all + warp * 16 * L::ldo;
-  for (int i = lane; i < 16 * L::ldo; i += 32) o_w[i] = 0.0f;
+  load_tile_async<T, D>(q_g, ld, q_rows, kTcRows, q_s);
+  load_tile_async<T, D>(k_g, ld, min(kTcKeys, keys), kTcKeys, kv_s);
+  load_tile_async<T, D>(v_g, ld, min(kTcKeys, keys), kTcKeys, kv_s + L::kv_elems);
+  commit_copies();
 
-  // Lane pair (2r, 2r + 1) owns row r of the warp's 16: each lane half of the keys / columns.
-  const int r = lane >> 1;
-  const int half = lane & 1;
-  float m_run = -INFINITY;
-  float l_run = 0.0f;
+  // Fragment coordinates: lane owns rows g and g + 8 of the warp's 16, columns 2t and 2t + 1 of
+  // every 8-column tile; ldmatrix takes row addresses from lane % 8 of each 8-lane group.
+  const int g = lane >> 2;
+  const int t = lane & 3;
+  const int group = lane >> 3;
+  const int group_row = lane & 7;
 
-  for (int k0 = 0; k0 < keys; k0 += kTcKeys) {
-    const int kn = min(kTcKeys, keys - k0);
-    __syncthreads();  // every warp is done with the previous K / V tile
-    load_tile<T, D>(k_g + static_cast<std::size_t>(k0) * ld, ld, kn, kTcKeys, k_s, L::ldt);
-    load_tile<T, D>(v_g + static_cast<std::size_t>(k0) * ld, ld, kn, kTcKeys, v_s, L::ldt);
+  std::uint32_t q_frag[D / 16][4];
+  float o[kDimTiles][4];
+#pragma unroll
+  for (int n = 0; n < kDimTiles; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m_run[2] = {-INFINITY, -INFINITY};  // rows g, g + 8 (in log2 units)
+  float l_run[2] = {0.0f, 0.0f};            // this lane's share of the row sums
+
+  for (int j = 0; j < tiles; ++j) {
+    const int stage = j & 1;
+    if (j + 1 < tiles) {
+      // The other stage was last read in iteration j - 1, which ended with a barrier.
+      const int k_next = (j + 1) * kTcKeys;
+      const int rows_next = min(kTcKeys, keys - k_next);
+      T* next = kv_s + (stage ^ 1) * 2 * L::kv_elems;
+      load_tile_async<T, D>(k_g + static_cast<std::size_t>(k_next) * ld, ld, rows_next, kTcKeys,
+                            next);
+      load_tile_async<T, D>(v_g + static_cast<std::size_t>(k_next) * ld, ld, rows_next, kTcKeys,
+                            next + L::kv_elems);
+      commit_copies();
+      wait_copies<1>();
+    } else {
+      wait_copies<0>();
+    }
     __syncthreads();
+    if (j == 0) {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk)
+        load_matrices(q_frag[kk],
+                      q_s + (warp * 16 + (lane & 15)) * L::ld + kk * 16 + (lane >> 4) * 8);
+    }
+    const T* k_t = kv_s + stage * 2 * L::kv_elems;
+    const T* v_t = k_t + L::kv_elems;
 
-    // S = Q_w K^T: K's rows are the columns of K^T, i.e. a column-major B operand.
+    // S = Q K^T over this tile's keys: K rows are B's columns (a column-major B operand).
+    float s[kKeyTiles][4];
 #pragma unroll
-    for (int n = 0; n < kTcKeys / 16; ++n) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-      wmma::fill_fragment(acc, 0.0f);
+    for (int n = 0; n < kKeyTiles; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
-      for (int k = 0; k < D / 16; ++k) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb;
-        wmma::load_matrix_sync(fa, q_s + warp * 16 * L::ldt + k * 16, L::ldt);
-        wmma::load_matrix_sync(fb, k_s + n * 16 * L::ldt + k * 16, L::ldt);
-        wmma::mma_sync(acc, fa, fb, acc);
+    for (int nn = 0; nn < kKeyTiles / 2; ++nn)
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        std::uint32_t b[4];
+        load_matrices(
+            b, k_t + (nn * 16 + (group >> 1) * 8 + group_row) * L::ld + kk * 16 + (group & 1) * 8);
+        mma(s[2 * nn], q_frag[kk], b[0], b[1], T{});
+        mma(s[2 * nn + 1], q_frag[kk], b[2], b[3], T{});
       }
-      wmma::store_matrix_sync(s_w + n * 16, acc, L::lds, wmma::mem_row_major);
-    }
-    __syncwarp();
 
-    float* srow = s_w + r * L::lds + half * 32;
-    float top = -INFINITY;
-    for (int c = 0; c < 32; ++c) {
-      const float v = half * 32 + c < kn ? srow[c] * scale_log2 : -INFINITY;
-      srow[c] = v;
-      top = fmaxf(top, v);
-    }
-    top = fmaxf(top, __shfl_xor_sync(0xffffffffu, top, 1));
-    const float m_new = fmaxf(m_run, top);  // finite: every tile holds at least one key
-    const float alpha = exp2f(m_run - m_new);
-    float sum = 0.0f;
-    T* prow = p_w + r * L::ldp + half * 32;
-    for (int c = 0; c < 32; ++c) {
-      const float p = exp2f(srow[c] - m_new);
-      sum += p;
-      prow[c] = from_float<T>(p);
-    }
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    l_run = l_run * alpha + sum;
-    m_run = m_new;
-    float* orow = o_w + r * L::ldo + half * (D / 2);
-    for (int c = 0; c < D / 2; ++c) orow[c] *= alpha;
-    __syncwarp();
-
-    // O_w += P_w V.
+    // Online softmax in base 2; keys past the end of the sequence (or key length) score -inf.
+    const int valid = min(kTcKeys, keys - j * kTcKeys);
+    float top[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int n = 0; n < D / 16; ++n) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-      wmma::load_matrix_sync(acc, o_w + n * 16, L::ldo, wmma::mem_row_major);
+    for (int n = 0; n < kKeyTiles; ++n)
 #pragma unroll
-      for (int k = 0; k < kTcKeys / 16; ++k) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
-        wmma::load_matrix_sync(fa, p_w + k * 16, L::ldp);
-        wmma::load_matrix_sync(fb, v_s + k * 16 * L::ldt + n * 16, L::ldt);
-        wmma::mma_sync(acc, fa, fb, acc);
+      for (int c = 0; c < 4; ++c) {
+        const int key = n * 8 + 2 * t + (c & 1);
+        const float v = key < valid ? s[n][c] * scale_log2 : -INFINITY;
+        s[n][c] = v;
+        top[c >> 1] = fmaxf(top[c >> 1], v);
       }
-      wmma::store_matrix_sync(o_w + n * 16, acc, L::ldo, wmma::mem_row_major);
+    float alpha[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      // Finite: key 0 of every tile is valid and some lane of the quad holds it.
+      const float m_new = fmaxf(m_run[h], quad_max(top[h]));
+      alpha[h] = exp2f(m_run[h] - m_new);
+      m_run[h] = m_new;
+      l_run[h] *= alpha[h];
     }
-    __syncwarp();
+#pragma unroll
+    for (int n = 0; n < kKeyTiles; ++n)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const float p = exp2f(s[n][c] - m_run[c >> 1]);
+        s[n][c] = p;
+        l_run[c >> 1] += p;
+      }
+#pragma unroll
+    for (int n = 0; n < kDimTiles; ++n) {
+      o[n][0] *= alpha[0];
+      o[n][1] *= alpha[0];
+      o[n][2] *= alpha[1];
+      o[n][3] *= alpha[1];
+    }
+
+    // O += P V: two 8-key tiles of S make one 16-key A fragment; V through ldmatrix.trans.
+#pragma unroll
+    for (int kk = 0; kk < kTcKeys / 16; ++kk) {
+      const std::uint32_t p[4] = {pack2(s[2 * kk][0], s[2 * kk][1], T{}),
+                                  pack2(s[2 * kk][2], s[2 * kk][3], T{}),
+                                  pack2(s[2 * kk + 1][0], s[2 * kk + 1][1], T{}),
+                                  pack2(s[2 * kk + 1][2], s[2 * kk + 1][3], T{})};
+#pragma unroll
+      for (int dd = 0; dd < D / 16; ++dd) {
+        std::uint32_t b[4];
+        load_matrices_transposed(
+            b, v_t + (kk * 16 + (group & 1) * 8 + group_row) * L::ld + dd * 16 + (group >> 1) * 8);
+        mma(o[2 * dd], p, b[0], b[1], T{});
+        mma(o[2 * dd + 1], p, b[2], b[3], T{});
+      }
+    }
+    __syncthreads();  // every warp is done with this stage before it is refilled
   }
 
-  const int row = warp * 16 + r;
-  if (row < q_rows) {
-    const float inv = 1.0f / l_run;
-    const float* orow = o_w + r * L::ldo + half * (D / 2);
+  const float inv[2] = {1.0f / quad_sum(l_run[0]), 1.0f / quad_sum(l_run[1])};
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int row = warp * 16 + g + 8 * h;
+    if (row >= q_rows) continue;
     T* out = static_cast<T*>(a.out) +
              (static_cast<std::size_t>(seq_begin) + tile.first_row + row) * hidden + head * D +
-             half * (D / 2);
-    for (int c = 0; c < D / 2; ++c) out[c] = from_float<T>(orow[c] * inv);
+             2 * t;
+#pragma unroll
+    for (int n = 0; n < kDimTiles; ++n)
+      *reinterpret_cast<std::uint32_t*>(out + n * 8) =
+          pack2(o[n][2 * h] * inv[h], o[n][2 * h + 1] * inv[h], T{});
   }
 }
 
@@ -246,7 +350,7 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32)
 
 template <typename T, int D>
 void launch_tc(cudaStream_t stream, const AttentionArgs& a, float scale_log2) {
-  constexpr std::size_t bytes = TcLayout<T, D>::bytes;
+  constexpr std::size_t bytes = TcLayout<D>::template bytes<T>();
   // Above 48 KB a kernel must opt in to its dynamic shared memory; once per instantiation.
   static const cudaError_t opted_in =
       cudaFuncSetAttribute(attention_tc_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,

@@ -35,6 +35,28 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// 16-byte vectors of elements: how rows are moved by the vectorised row kernels.
+template <typename T>
+struct Vec16 {
+  static constexpr int size = 16 / static_cast<int>(sizeof(T));
+};
+
+template <typename T>
+__device__ __forceinline__ void unpack16(const uint4& packed, float* values) {
+  const T* e = reinterpret_cast<const T*>(&packed);
+#pragma unroll
+  for (int j = 0; j < Vec16<T>::size; ++j) values[j] = to_float(e[j]);
+}
+
+template <typename T>
+__device__ __forceinline__ uint4 pack16(const float* values) {
+  uint4 packed;
+  T* e = reinterpret_cast<T*>(&packed);
+#pragma unroll
+  for (int j = 0; j < Vec16<T>::size; ++j) e[j] = from_float<T>(values[j]);
+  return packed;
+}
+
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total.
 // `scratch` holds 32 floats; the call synchronises the block twice.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {

@@ -1,7 +1,10 @@
 #include "backend/cuda/encoder_gemm.hpp"
 
 #include <bit>
+#include <map>
+#include <mutex>
 #include <string>
+#include <tuple>
 
 #include "backend/cuda/cuda_check.hpp"
 
@@ -10,6 +13,8 @@ namespace {
 
 constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
 constexpr std::size_t kMaxPlans = 4096;  // exact shapes kept; variable lengths make many
+constexpr int kCandidates = 16;          // heuristic proposals timed per shape bucket
+constexpr int kTimedRuns = 3;
 
 cudaDataType_t data_type(Element e) {
   switch (e) {
@@ -55,6 +60,21 @@ unsigned alignment_of(const void* p) {
 
 std::size_t row_bucket(std::size_t rows) { return std::bit_ceil(std::max<std::size_t>(rows, 16)); }
 
+// The algorithm chosen per (GPU model, dtype, shape bucket), shared by every LtGemm of the
+// process: timing picks among near-equal candidates, so backends choosing on their own could sum
+// in different orders; sharing the first choice makes every model in a process compute the same
+// numbers, on every device of one model.
+using BucketKey =
+    std::tuple<std::string, Element, std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
+struct ChosenAlgorithms {
+  std::mutex mutex;
+  std::map<BucketKey, cublasLtMatmulAlgo_t> by_bucket;
+};
+ChosenAlgorithms& chosen_algorithms() {
+  static ChosenAlgorithms chosen;
+  return chosen;
+}
+
 }  // namespace
 
 struct LtGemm::Plan {
@@ -71,6 +91,11 @@ struct LtGemm::Plan {
 
 LtGemm::LtGemm(std::shared_ptr<DeviceContext> context, Element element)
     : context_(std::move(context)), element_(element) {
+  cudaDeviceProp properties{};
+  check(cudaGetDeviceProperties(&properties, context_->device()), "cudaGetDeviceProperties");
+  device_model_ = std::string(properties.name) + " sm" + std::to_string(properties.major) +
+                  std::to_string(properties.minor) + " x" +
+                  std::to_string(properties.multiProcessorCount);
   check(cublasLtCreate(&handle_), "create handle");
   workspace_ = DeviceContext::allocate(context_, kWorkspaceBytes);
   workspace_bytes_ = kWorkspaceBytes;
@@ -81,7 +106,17 @@ LtGemm::~LtGemm() {
   if (handle_ != nullptr) cublasLtDestroy(handle_);
 }
 
-bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatmulAlgo_t& algo) {
+cublasStatus_t LtGemm::run(const Plan& plan, const cublasLtMatmulAlgo_t& algo,
+                           const Operands& operands) {
+  const float one = 1.0f;
+  const float zero = 0.0f;
+  return cublasLtMatmul(handle_, plan.op, &one, operands.weight, plan.a, operands.x, plan.b, &zero,
+                        operands.y, plan.c, operands.y, plan.c, &algo, workspace_.get(),
+                        workspace_bytes_, context_->stream());
+}
+
+bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
+                              bool time_candidates, cublasLtMatmulAlgo_t& algo) {
   cublasLtMatmulPreference_t preference = nullptr;
   check(cublasLtMatmulPreferenceCreate(&preference), "preference create");
   const std::uint64_t workspace = workspace_bytes_;
@@ -92,20 +127,62 @@ bool LtGemm::choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatm
        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
         CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
     cublasLtMatmulPreferenceSetAttribute(preference, attribute, &align, sizeof(align));
-  cublasLtMatmulHeuristicResult_t result{};
+  cublasLtMatmulHeuristicResult_t results[kCandidates] = {};
   int found = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-      handle_, plan.op, plan.a, plan.b, plan.c, plan.c, preference, 1, &result, &found);
+      handle_, plan.op, plan.a, plan.b, plan.c, plan.c, preference, kCandidates, results, &found);
   cublasLtMatmulPreferenceDestroy(preference);
   if (status != CUBLAS_STATUS_SUCCESS || found == 0) return false;
-  algo = result.algo;
+  algo = results[0].algo;
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  check(cudaStreamIsCapturing(context_->stream(), &capturing), "cudaStreamIsCapturing");
+  if (!time_candidates || found == 1 || capturing != cudaStreamCaptureStatusNone) return true;
+
+  // Time each proposal on these operands (y is overwritten; the caller's run follows).
+  cudaEvent_t start = nullptr, stop = nullptr;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  float best = 0;
+  bool timed = false;
+  for (int i = 0; i < found; ++i) {
+    if (results[i].state != CUBLAS_STATUS_SUCCESS) continue;
+    if (run(plan, results[i].algo, operands) != CUBLAS_STATUS_SUCCESS) continue;  // warm-up
+    cudaEventRecord(start, context_->stream());
+    bool ok = true;
+    for (int r = 0; r < kTimedRuns && ok; ++r)
+      ok = run(plan, results[i].algo, operands) == CUBLAS_STATUS_SUCCESS;
+    cudaEventRecord(stop, context_->stream());
+    float ms = 0;
+    if (!ok || cudaEventSynchronize(stop) != cudaSuccess ||
+        cudaEventElapsedTime(&ms, start, stop) != cudaSuccess)
+      continue;
+    if (!timed || ms < best) {
+      best = ms;
+      algo = results[i].algo;
+      timed = true;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaGetLastError();
   return true;
 }
 
 LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out,
-                               GemmEpilogue epilogue, unsigned alignment) {
+                               GemmEpilogue epilogue, unsigned alignment,
+                               const Operands& operands) {
   const ShapeKey key{rows, in, out, epilogue, alignment};
-  if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  // The bias differs between layers of one shape: set on every call, before any run.
+  const auto set_bias = [&](Plan& p) {
+    if (has_bias(epilogue))
+      check(cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &operands.bias,
+                                           sizeof(operands.bias)),
+            "set bias");
+  };
+  if (auto it = plans_.find(key); it != plans_.end()) {
+    set_bias(*it->second);
+    return *it->second;
+  }
   if (plans_.size() >= kMaxPlans) plans_.clear();
   auto plan = std::make_unique<Plan>();
   const cudaDataType_t type = data_type(element_);
@@ -131,24 +208,34 @@ LtGemm::Plan& LtGemm::plan_for(std::size_t rows, std::size_t in, std::size_t out
   check(cublasLtMatrixLayoutCreate(&plan->a, type, u(in), u(out), ld(in)), "layout A");
   check(cublasLtMatrixLayoutCreate(&plan->b, type, u(in), u(rows), ld(in)), "layout B");
   check(cublasLtMatrixLayoutCreate(&plan->c, type, u(out), u(rows), ld(out)), "layout C");
+  set_bias(*plan);
 
-  // A bucket's algorithm is the heuristic's choice for the bucket's own row count, never for
-  // whichever shape of the bucket came first: the numbers of a pass then depend on its shape
-  // alone, not on what this backend ran before, so replicas on several devices reproduce a
-  // single-device run bit for bit (docs/multi_gpu.md).
+  // The algorithm is chosen once per (GPU model, dtype, shape bucket) and shared by every LtGemm
+  // of the process, so replicas on several devices (or listed twice) compute the same numbers as
+  // one device (docs/multi_gpu.md). f32 takes the heuristic's pick for the bucket's own row count,
+  // so its numbers depend on a pass's shape alone, never on what ran before; f16 / bf16 time the
+  // heuristic's candidates on the first shape of the bucket.
   const std::size_t bucket_rows = row_bucket(rows);
-  const ShapeKey bucket{bucket_rows, in, out, epilogue, alignment};
-  if (auto it = bucket_algorithms_.find(bucket); it != bucket_algorithms_.end()) {
-    plan->algo = it->second;
-  } else if (bucket_rows != rows) {
-    plan->algo = plan_for(bucket_rows, in, out, epilogue, alignment).algo;
-  } else {
-    if (!choose_algorithm(*plan, alignment, plan->algo))
-      throw Error(ErrorKind::runtime, "cuBLASLt has no algorithm for a linear layer [" +
-                                          std::to_string(rows) + ", " + std::to_string(in) +
-                                          "] x [" + std::to_string(out) + ", " +
-                                          std::to_string(in) + "]^T");
-    bucket_algorithms_.emplace(bucket, plan->algo);
+  const BucketKey bucket{device_model_, element_, bucket_rows, in, out, epilogue, alignment};
+  ChosenAlgorithms& chosen = chosen_algorithms();
+  {
+    std::lock_guard lock(chosen.mutex);
+    if (auto it = chosen.by_bucket.find(bucket); it != chosen.by_bucket.end()) {
+      plan->algo = it->second;
+      return *plans_.emplace(key, std::move(plan)).first->second;
+    }
+  }
+  if (element_ == Element::f32 && bucket_rows != rows) {
+    plan->algo = plan_for(bucket_rows, in, out, epilogue, alignment, operands).algo;
+    return *plans_.emplace(key, std::move(plan)).first->second;
+  }
+  if (!choose_algorithm(*plan, alignment, operands, element_ != Element::f32, plan->algo))
+    throw Error(ErrorKind::runtime, "cuBLASLt has no algorithm for a linear layer [" +
+                                        std::to_string(rows) + ", " + std::to_string(in) + "] x [" +
+                                        std::to_string(out) + ", " + std::to_string(in) + "]^T");
+  {
+    std::lock_guard lock(chosen.mutex);
+    plan->algo = chosen.by_bucket.emplace(bucket, plan->algo).first->second;  // first one wins
   }
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
@@ -158,22 +245,13 @@ void LtGemm::linear(const void* x, std::size_t rows, std::size_t in, const void*
   if (rows == 0 || out == 0) return;
   const unsigned alignment =
       std::min({alignment_of(x), alignment_of(weight), alignment_of(y), alignment_of(bias)});
-  Plan& plan = plan_for(rows, in, out, epilogue, alignment);
-  if (has_bias(epilogue))
-    check(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                         sizeof(bias)),
-          "set bias");
-  const float one = 1.0f;
-  const float zero = 0.0f;
-  cublasStatus_t status =
-      cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y, plan.c,
-                     &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
+  const Operands operands{x, weight, bias, y};
+  Plan& plan = plan_for(rows, in, out, epilogue, alignment, operands);
+  cublasStatus_t status = run(plan, plan.algo, operands);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {
-    // The bucket's algorithm does not suit this exact shape: ask the heuristic for this one.
-    if (!choose_algorithm(plan, alignment, plan.algo)) check(status, "matmul");
-    status =
-        cublasLtMatmul(handle_, plan.op, &one, weight, plan.a, x, plan.b, &zero, y, plan.c, y,
-                       plan.c, &plan.algo, workspace_.get(), workspace_bytes_, context_->stream());
+    // The bucket's algorithm does not suit this exact shape: the heuristic's pick for this one.
+    if (!choose_algorithm(plan, alignment, operands, false, plan.algo)) check(status, "matmul");
+    status = run(plan, plan.algo, operands);
   }
   check(status, "matmul");
 }

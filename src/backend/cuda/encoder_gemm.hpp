@@ -1,9 +1,12 @@
 // Linear layers on cuBLASLt: y[rows, out] = x[rows, in] W^T (+ bias, + an activation cuBLASLt
 // can fuse into its epilogue), W in the torch [out, in] layout.
 //
-// Descriptors are built once per exact shape; the algorithm cuBLASLt's heuristic picks is cached
-// per shape bucket (rows rounded up to a power of two, the other dimensions exact), so a new
-// batch size costs no heuristic query when its bucket has been seen.
+// Descriptors are built once per exact shape. The algorithm is chosen once per shape bucket (rows
+// rounded up to a power of two, the other dimensions exact) and shared by the whole process, so a
+// new batch size costs nothing when its bucket has been seen. In f16 / bf16 cuBLASLt's heuristic
+// proposes its top 16 and each is timed on the first real operands of the bucket; f32 takes the
+// heuristic's first pick (reproducible numbers, as the CPU-matching default dtype should give).
+// While the stream is captured into a CUDA Graph nothing can be timed: the first pick is taken.
 #pragma once
 
 #include <cublasLt.h>
@@ -12,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 
 #include "backend/cuda/device_memory.hpp"
@@ -35,18 +39,26 @@ class LtGemm {
 
  private:
   struct Plan;
+  struct Operands {
+    const void* x;
+    const void* weight;
+    const void* bias;  // read by the epilogue when it has one
+    void* y;
+  };
   using ShapeKey = std::tuple<std::size_t, std::size_t, std::size_t, GemmEpilogue, unsigned>;
   Plan& plan_for(std::size_t rows, std::size_t in, std::size_t out, GemmEpilogue epilogue,
-                 unsigned alignment);
-  bool choose_algorithm(const Plan& plan, unsigned alignment, cublasLtMatmulAlgo_t& algo);
+                 unsigned alignment, const Operands& operands);
+  bool choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
+                        bool time_candidates, cublasLtMatmulAlgo_t& algo);
+  cublasStatus_t run(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands);
 
   std::shared_ptr<DeviceContext> context_;
   Element element_;
+  std::string device_model_;  // name, compute capability, SMs: devices that choose alike
   cublasLtHandle_t handle_ = nullptr;
   std::shared_ptr<void> workspace_;
   std::size_t workspace_bytes_ = 0;
-  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;             // exact shapes
-  std::map<ShapeKey, cublasLtMatmulAlgo_t> bucket_algorithms_;  // rows rounded up
+  std::map<ShapeKey, std::unique_ptr<Plan>> plans_;  // exact shapes
 };
 
 }  // namespace rank_rerank::backend::cuda
