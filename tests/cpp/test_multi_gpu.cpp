@@ -86,12 +86,13 @@ TEST_P(MultiGpuEncoders, ColbertEqualsOneDeviceBitForBit) {
   EXPECT_TRUE(same_bits(single.encode_queries(views(queries)).values,
                         multi.encode_queries(views(queries)).values));
   EXPECT_TRUE(same_bits(a.values, multi.encode_documents(views(docs)).values));
-  // Memory per replica: the same parameters and workspace on each; they differ only by the
-  // offsets and attention work list each backend keeps from its last pass (measured: ~1 KB).
+  // Memory per replica: the same parameters and workspace on each; they differ by what each
+  // backend keeps from the passes it ran (offsets, attention work lists, the pool's high-water
+  // mark, captured CUDA Graphs of repeated small shapes), which depends on its share.
   const std::vector<DeviceMemory> memory = multi.device_memory();
   ASSERT_EQ(memory.size(), 2u);
   const auto near = [](std::size_t a, std::size_t b) {
-    return (a > b ? a - b : b - a) < (1u << 20);
+    return (a > b ? a - b : b - a) < (std::size_t{64} << 20);
   };
   EXPECT_GT(memory[0].bytes_in_use, 0u);
   EXPECT_TRUE(near(memory[0].bytes_in_use, memory[1].bytes_in_use));

@@ -76,7 +76,7 @@ def test_colbert_from_pretrained_matches_pylate_over_roberta():
 def test_candle_encoder_is_a_thin_alias_of_colbert():
     path = str(FIXTURES / "colbert_tiny_roberta")
     candle = rr.CandleEncoder.from_huggingface(path, device="cpu")
-    colbert = rr.ColBERT.from_pretrained(path)
+    colbert = rr.ColBERT.from_pretrained(path, device="cpu")
     query = candle.encode("what is the capital of france?")
     np.testing.assert_array_equal(query, colbert.encode("what is the capital of france?"))
     docs = candle.encode_batch(["paris is the capital of france.", ""])
