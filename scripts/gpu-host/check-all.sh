@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One or two calls on the GPU host. Part "tests": build, every C++ and Python test with the GPU
 # present (the CUDA, PyTorch and PyLate comparisons run here; they skip in CI), the CLI on the
-# GPU. Part "cpu-bench": the CPU benchmarks that need the host's 16 Xeon cores and PyTorch /
+# GPU. Part "gpu-bench": the GPU encoder against PyTorch / sentence-transformers and the
+# multi-GPU benchmark (one device listed twice where there is one). Part "cpu-bench": the CPU benchmarks that need the host's 16 Xeon cores and PyTorch /
 # ONNX Runtime: tokenizer batch scaling, encoder throughput vs PyTorch and ONNX Runtime, MaxSim
 # thread scaling as an AVX2-only CPU. Every step runs even when an earlier one fails; the exit
 # status says whether any failed. Logs go to $OUT. Needs the all-MiniLM-L6-v2 tokenizer files in
 # bench-tokenizer/ (tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json).
-#   bash scripts/gpu-host/check-all.sh tests|cpu-bench
+#   bash scripts/gpu-host/check-all.sh tests|gpu-bench|cpu-bench
 set -o pipefail
 out="${OUT:-/tmp/rank-rerank-out}"
 mkdir -p "$out"
@@ -19,12 +20,16 @@ cli=build/release/cli/rank-rerank
 case "${1:-tests}" in
 tests)
   nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$out/gpu.txt"
-  step bash -c "ctest --preset release -j 8 2>&1 | tee '$out/ctest.txt' | grep -E 'tests passed|Failed|\\*\\*\\*Failed|Exception' | tail -n 20"
+  step bash -c "ctest --preset release -j 8 --output-on-failure 2>&1 | tee '$out/ctest.txt' | grep -E 'tests passed|Failed|\\*\\*\\*Failed|Exception' | tail -n 20"
   step bash -c ".venv/bin/python -m pytest -q -rs tests/python 2>&1 | tee '$out/pytest.txt' | tail -n 20"
   step bash -c "$cli devices 2>&1 | tee '$out/devices.txt'"
   model=tests/fixtures/models/colbert_tiny_roberta
   step bash -c "printf '%s\n' '{\"query\": \"what is a tensor\", \"documents\": [\"a tensor is an array\", \"cats sleep\"]}' \
     | $cli rerank -m $model --device cuda --dtype float16 --stats 2>&1 | tee '$out/cli_rerank_gpu.txt'"
+  ;;
+gpu-bench)
+  step bash -c ".venv/bin/python bench/bench_gpu_encoder.py --tokenizer bench-tokenizer --out '$out/bench_gpu_encoder.json' 2>&1 | tee '$out/bench_gpu_encoder.txt' | grep -v Warning | tail -n 30"
+  step bash -c ".venv/bin/python bench/bench_multi_gpu.py --tokenizer bench-tokenizer --out '$out/bench_multi_gpu.json' 2>&1 | tee '$out/bench_multi_gpu.txt' | grep -v Warning | tail -n 20"
   ;;
 cpu-bench)
   # The benchmarks need only MiniLM's tokenizer (the tests read this variable as the whole model).
