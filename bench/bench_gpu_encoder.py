@@ -223,10 +223,43 @@ def cross_case(rng, pool, cross_dir, row, repeats):
         forward_note = f"; forward-only breakdown failed: {type(e).__name__}: {e}"
     row("cross_1x100", ours_ms, st_ms, "sentence-transformers CrossEncoder.predict fp16 b128",
         None, ours_mem, st_mem, f"max |score diff| {np.max(np.abs(a - b)):.2e}{forward_note}")
+    # The same request through the Reranker (text in, ranked list out), with its breakdown.
+    reranker = rank_rerank.Reranker(cross_dir, kind="cross_encoder", device="cuda",
+                                    dtype="float16", max_length=256)
+    rr_ms = median_ms(lambda: reranker.rerank(query, docs), repeats)
+    row("cross_1x100_reranker", rr_ms, st_ms, "sentence-transformers CrossEncoder.predict fp16 "
+        "b128", None, None, None, f"Reranker.rerank: {stats_note()}")
+    del reranker
     st_ms32 = median_ms(lambda: st.predict(pairs), repeats)
     row("cross_1x100_st_b32", ours_ms, st_ms32, "CrossEncoder.predict default batch 32")
     del st, ours_ce
     torch.cuda.empty_cache()
+
+
+def stats_note():
+    """Where our time goes, from the statistics of the last Reranker call."""
+    import rank_rerank
+
+    s = rank_rerank.last_stats().as_dict()
+    return (f"tokenize {s['tokenize_ms']:.2f} ms, encode {s['encode_ms']:.2f} ms, "
+            f"score {s['score_ms']:.2f} ms of {s['total_ms']:.2f} ms")
+
+
+def patch_pylate_dense():
+    """PyLate 1.6 converts the Dense modules sentence-transformers loads with
+    Dense.from_sentence_transformers, which reads 'activation_function' from the module's config
+    dict; sentence-transformers 6 no longer puts it there (KeyError). Build PyLate's Dense from the
+    module's attributes instead: same weights, same activation."""
+    from pylate.models import Dense
+
+    def from_sentence_transformers(dense):
+        model = Dense(in_features=dense.in_features, out_features=dense.out_features,
+                      bias=dense.linear.bias is not None,
+                      activation_function=dense.activation_function)
+        model.linear.load_state_dict(dense.linear.state_dict())
+        return model
+
+    Dense.from_sentence_transformers = staticmethod(from_sentence_transformers)
 
 
 def colbert_case(rng, pool, colbert_dir, row, repeats):
@@ -237,16 +270,18 @@ def colbert_case(rng, pool, colbert_dir, row, repeats):
     query = text(rng, pool, 20)
     docs = [text(rng, pool, int(n)) for n in rng.integers(170, 190, size=100)]
     before = used_bytes()
-    ours_cb = rank_rerank.ColbertEncoder(colbert_dir, device="cuda", dtype="float16",
-                                         batch_size=128, document_length=256)
+    ours_rr = rank_rerank.Reranker(colbert_dir, kind="colbert", device="cuda", dtype="float16",
+                                   max_length=256)
 
     def ours_rerank():
-        q = ours_cb.encode([query], is_query=True)[0]
-        values, offsets = ours_cb.encode(docs, is_query=False, packed=True)
-        return rank_rerank.maxsim_packed(q, values, offsets)
+        scores = np.zeros(len(docs))
+        for hit in ours_rr.rerank(query, docs):
+            scores[hit["index"]] = hit["score"]
+        return scores
 
     ours_ms = median_ms(ours_rerank, repeats)
     ours_mem = used_bytes() - before
+    patch_pylate_dense()
     pylate = models.ColBERT(model_name_or_path=colbert_dir, device="cuda",
                             model_kwargs={"torch_dtype": torch.float16}, document_length=256)
 
@@ -267,7 +302,7 @@ def colbert_case(rng, pool, colbert_dir, row, repeats):
     top_pylate = list(np.argsort(-p_scores, kind="stable")[:10])
     row("colbert_rerank_1x100", ours_ms, p_ms, "PyLate encode + rank.rerank fp16", None, ours_mem,
         p_mem, f"max rel score diff {np.max(np.abs(ours_scores - p_scores) / np.abs(p_scores)):.2e}, "
-        f"top-10 equal {top_ours == top_pylate}")
+        f"top-10 equal {top_ours == top_pylate}; ours {stats_note()}")
 
 
 def print_table(rows, out):

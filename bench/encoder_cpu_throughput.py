@@ -11,7 +11,8 @@ sentence embeddings from text (tokenization included):
   - sentence-transformers 5 on torch CPU (sorts by length, pads per batch);
   - ONNX Runtime CPU on the model exported here with torch.onnx (the HF fast tokenizer, batches
     sorted by length and padded per batch as sentence-transformers does, mean pooling in NumPy).
-The three run alternately, --repeats times; medians and min..max are printed.
+Each side runs in its own process (warm-up, then --repeats timed calls); medians and min..max
+are printed, for every thread count given.
 
     /tmp/refenv/bin/pip install onnxruntime onnx onnxscript
     PYTHONPATH=build/release/python /tmp/refenv/bin/python bench/encoder_cpu_throughput.py
@@ -28,7 +29,6 @@ import tempfile
 import time
 
 import numpy as np
-import torch
 
 SHAPES = {
     "MiniLM-L6": dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
@@ -47,6 +47,7 @@ def minilm_dir():
 
 
 def make_model(name, target):
+    import torch
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
@@ -58,29 +59,46 @@ def make_model(name, target):
     return model
 
 
-class _LastHiddenState(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, token_type_ids):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
-
-
 def export_onnx(directory, path):
+    import torch
     from transformers import BertModel
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
 
     # Eager attention traces to plain MatMul / Softmax nodes that ONNX Runtime fuses itself.
     model = BertModel.from_pretrained(str(directory), attn_implementation="eager").eval()
     ids = torch.ones(2, 16, dtype=torch.int64)
     axes = {0: "batch", 1: "tokens"}
-    torch.onnx.export(_LastHiddenState(model), (ids, ids, torch.zeros_like(ids)), str(path),
+    torch.onnx.export(LastHiddenState(model), (ids, ids, torch.zeros_like(ids)), str(path),
                       input_names=["input_ids", "attention_mask", "token_type_ids"],
                       output_names=["last_hidden_state"],
                       dynamic_axes={"input_ids": axes, "attention_mask": axes,
                                     "token_type_ids": axes, "last_hidden_state": axes},
                       dynamo=False, opset_version=17)
+
+
+class FastTokenizer:
+    """The two calls workload() makes, on the tokenizers package alone."""
+
+    def __init__(self, directory):
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()  # all-MiniLM-L6-v2's file pads and truncates to 128
+        self.tokenizer.no_truncation()
+
+    def tokenize(self, text):
+        return self.tokenizer.encode(text, add_special_tokens=False).tokens
+
+    def __call__(self, text):
+        return {"input_ids": self.tokenizer.encode(text).ids}
 
 
 def workload(tokenizer, kind, count, seed=1):
@@ -116,51 +134,85 @@ def onnx_encoder(session, tokenizer, batch_size):
     return encode
 
 
-def throughput(name, directory, args):
-    import onnxruntime as ort
+SIDES = ("rank_rerank", "PyTorch (sentence-transformers)", "ONNX Runtime")
+
+
+def make_side(side, directory, threads, batch_size):
+    """The encode function of one side, built in the process that times it."""
+    if side == "rank_rerank":
+        import rank_rerank as rr
+
+        ours = rr.SentenceEncoder(str(directory), num_threads=threads, max_seq_length=256,
+                                  batch_size=batch_size, device="cpu")
+        return ours.encode
+    if side == "ONNX Runtime":
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(directory / "model.onnx"), options,
+                                       providers=["CPUExecutionProvider"])
+        return onnx_encoder(session, AutoTokenizer.from_pretrained(str(directory)), batch_size)
+    import torch
     from sentence_transformers import SentenceTransformer
-    from transformers import AutoTokenizer
 
-    import rank_rerank as rr
-
-    onnx_path = directory / "model.onnx"
-    make_model(name, directory)
-    export_onnx(directory, onnx_path)
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
     st = SentenceTransformer(str(directory), device="cpu")
     st.max_seq_length = 256
-    ours = rr.SentenceEncoder(str(directory), num_threads=args.threads, max_seq_length=256,
-                              batch_size=args.texts, device="cpu")
-    sides = {
-        "rank_rerank": ours.encode,
-        "PyTorch (sentence-transformers)": lambda t: st.encode(t, batch_size=args.texts),
-        "ONNX Runtime": onnx_encoder(session, tokenizer, args.texts),
-    }
-    for kind in ("fixed", "variable"):
-        texts, tokens = workload(tokenizer, kind, args.texts)
-        results = {side: fn(texts) for side, fn in sides.items()}  # warm-up, and agreement
-        for side, value in results.items():
-            err = np.abs(value - results["PyTorch (sentence-transformers)"]).max()
-            print(f"  {side}: max |difference| to PyTorch {err:.1e}")
-        times = {side: [] for side in sides}
-        for _ in range(args.repeats):
-            for side, fn in sides.items():
-                start = time.perf_counter()
-                fn(texts)
-                times[side].append(time.perf_counter() - start)
-        label = "32 x 128" if kind == "fixed" else "16-256"
-        print(f"{name}, {args.texts} texts {label} ({tokens} tokens), {args.threads} threads")
-        ours_median = statistics.median(times["rank_rerank"])
-        for side, t in times.items():
-            med = statistics.median(t)
-            print(f"  {side:32s} {med * 1e3:8.0f} ms ({min(t) * 1e3:.0f}..{max(t) * 1e3:.0f})"
-                  f" {tokens / med:7.0f} tokens/s  rank_rerank speed-up {med / ours_median:.2f}x")
+    return lambda t: st.encode(t, batch_size=batch_size)
+
+
+def time_side(args):
+    """Child process: time one side on one workload, save its embeddings, print the times.
+    The workload's texts come from the fast tokenizer of the tokenizers package, which does not
+    load torch."""
+    directory = pathlib.Path(args.side_dir)
+    texts, _ = workload(FastTokenizer(directory), args.kind, args.texts)
+    encode = make_side(args.side, directory, args.threads[0], args.texts)
+    np.save(args.side_out, encode(texts))  # warm-up, and the agreement check
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        encode(texts)
+        times.append(time.perf_counter() - start)
+    print(json.dumps(times))
+
+
+def throughput(name, directory, args):
+    """Each side runs in its own process: thread pools of different runtimes (OpenMP of torch
+    and of rank_rerank, ONNX Runtime's pool) spin after their work, and sharing a process would
+    charge that spinning to whichever side runs next."""
+    from transformers import AutoTokenizer
+
+    make_model(name, directory)
+    export_onnx(directory, directory / "model.onnx")
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    env = {**os.environ, "PYTHONPATH": ":".join(sys.path)}
+    for threads in args.threads:
+        for kind in ("fixed", "variable"):
+            _, tokens = workload(tokenizer, kind, args.texts)
+            times, values = {}, {}
+            for side in SIDES:
+                out = directory / "side.npy"
+                run = subprocess.run(
+                    [sys.executable, __file__, "--side", side, "--side-dir", str(directory),
+                     "--side-out", str(out), "--kind", kind, "--threads", str(threads),
+                     "--texts", str(args.texts), "--repeats", str(args.repeats)],
+                    check=True, capture_output=True, text=True, env=env)
+                times[side] = json.loads(run.stdout.strip().splitlines()[-1])
+                values[side] = np.load(out)
+            label = "32 x 128" if kind == "fixed" else "16-256"
+            print(f"{name}, {args.texts} texts {label} ({tokens} tokens), {threads} threads")
+            ours_median = statistics.median(times["rank_rerank"])
+            for side, t in times.items():
+                med = statistics.median(t)
+                err = np.abs(values[side] - values["PyTorch (sentence-transformers)"]).max()
+                print(f"  {side:32s} {med * 1e3:8.0f} ms ({min(t) * 1e3:.0f}..{max(t) * 1e3:.0f})"
+                      f" {tokens / med:7.0f} tokens/s  rank_rerank speed-up "
+                      f"{med / ours_median:.2f}x  max |diff| to PyTorch {err:.1e}")
 
 
 MEMORY_PROBE = """
@@ -185,7 +237,7 @@ def load_and_memory(directory, args):
     """Load time and resident memory of BERT-base, each in a fresh process."""
     env = {**os.environ, "PYTHONPATH": ":".join(sys.path)}
     runs = [json.loads(subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(directory),
-                                       str(args.threads)], check=True, capture_output=True,
+                                       str(max(args.threads))], check=True, capture_output=True,
                                       text=True, env=env).stdout) for _ in range(args.repeats)]
     weights = (directory / "model.safetensors").stat().st_size
     h, layers, inter = 768, 12, 3072
@@ -207,11 +259,21 @@ def load_and_memory(directory, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="thread counts to run at (each side, every count)")
     parser.add_argument("--texts", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--side-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--side-out", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", choices=("fixed", "variable"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side:
+        time_side(args)
+        return
+    import torch
+
     print(f"torch {torch.__version__}, threads {args.threads}, repeats {args.repeats}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:

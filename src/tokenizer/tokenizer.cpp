@@ -2,6 +2,8 @@
 // post-processor -> padding, with offsets mapped back to code points of the input.
 #include <omp.h>
 
+#include <algorithm>
+
 #include "rank_rerank/threading.hpp"
 #include "tokenizer/tokenizer_impl.hpp"
 #include "tokenizer/unicode_text.hpp"
@@ -229,7 +231,11 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string_view
       options.num_threads > 0 ? options.num_threads : static_cast<int>(default_num_threads());
   const auto n = static_cast<std::ptrdiff_t>(texts.size());
   std::exception_ptr error;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+  // Chunks of up to 16 texts amortise the scheduler; a small batch (a rerank request of 100
+  // documents) gets smaller chunks so that every thread has work.
+  const auto chunk = static_cast<int>(
+      std::clamp<std::ptrdiff_t>(n / (4 * static_cast<std::ptrdiff_t>(threads)), 1, 16));
+#pragma omp parallel for schedule(dynamic, chunk) num_threads(threads)
   for (std::ptrdiff_t i = 0; i < n; ++i) {
     try {
       const auto k = static_cast<std::size_t>(i);

