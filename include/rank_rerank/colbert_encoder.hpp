@@ -7,12 +7,15 @@
 // Queries: truncated to query_length - 1 tokens, padded with [MASK] up to that length when
 // query expansion is on, the query marker inserted as an id at position 1; every vector is kept.
 // Documents: truncated to document_length - 1 tokens, document marker at position 1; vectors of
-// skiplist tokens (punctuation by default) are dropped after encoding.
+// skiplist tokens (punctuation by default) are dropped after encoding. score_candidates keeps the
+// vectors where they were computed and scores them there (the GPU MaxSim kernels on CUDA).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +64,18 @@ class ColbertEncoder {
                                   EncodeStats* stats = nullptr) const;
   PackedEmbeddings encode_documents(const std::vector<std::string_view>& texts,
                                     EncodeStats* stats = nullptr) const;
+
+  // Each query scored against its own documents by MaxSim (dot product), as maxsim_candidates
+  // over encode_queries / encode_documents scores them, without the token vectors leaving the
+  // device: query q scores documents [candidate_offsets[q], candidate_offsets[q + 1]), and
+  // candidate_offsets runs from 0 to documents.size() (queries.size() + 1 entries). Returns one
+  // score per document. Queries without documents are not encoded. On several devices the
+  // vectors come back to the host and are scored there. stats (when given) is added to: texts,
+  // tokens, times, passes and score_ms.
+  std::vector<float> score_candidates(const std::vector<std::string_view>& queries,
+                                      const std::vector<std::string_view>& documents,
+                                      std::span<const std::int64_t> candidate_offsets,
+                                      EncodeStats* stats = nullptr) const;
 
   std::size_t dimension() const noexcept;
   std::size_t query_length() const noexcept;

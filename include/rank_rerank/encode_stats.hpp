@@ -12,6 +12,8 @@ struct EncodeStats {
   std::size_t tokens = 0;  // their tokens after truncation, special tokens included
   double tokenize_ms = 0;  // wall-clock time of the tokenizer
   double encode_ms = 0;    // forward passes, heads and the copy of the results to host memory
+                           // (score_candidates: until the device finished them; nothing copied)
+  double score_ms = 0;     // score_candidates: MaxSim and the scores' copy to host memory
   // One entry per forward pass as it ran (a pass split after running out of device memory counts
   // as its halves).
   std::vector<std::size_t> batch_texts;

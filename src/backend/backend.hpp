@@ -222,6 +222,29 @@ class Backend {
   // Each row divided by max(its L2 norm, 1e-12) (torch.nn.functional.normalize).
   virtual void l2_normalize_rows(Ptr x, std::size_t rows, std::size_t cols) = 0;
 
+  // destination row to[i] = source row from[i] for every i, rows of `cols` elements: gathers the
+  // rows worth keeping (ColBERT drops skiplist tokens) from a pass's output into a packed buffer.
+  virtual void copy_rows(ConstPtr source, std::span<const std::int64_t> from, Ptr destination,
+                         std::span<const std::int64_t> to, std::size_t cols) = 0;
+
+  // Late interaction (ColBERT MaxSim, dot product) of packed queries against packed documents,
+  // both in backend memory with `dim` columns; text i is rows [offsets[i], offsets[i + 1]). The
+  // documents come query by query: query q scores documents [candidate_offsets[q],
+  // candidate_offsets[q + 1]), and candidate_offsets runs from 0 to the number of documents.
+  // Every query has a row; an empty document scores 0. Returns one score per document in host
+  // memory, the same numbers as rank_rerank::maxsim_candidates over the downloaded rows (within
+  // the compute dtype's rounding). Only the scores leave the device. Waits for queued work.
+  virtual std::vector<float> maxsim_candidates(ConstPtr queries,
+                                               std::span<const std::int64_t> query_offsets,
+                                               ConstPtr documents,
+                                               std::span<const std::int64_t> document_offsets,
+                                               std::span<const std::int64_t> candidate_offsets,
+                                               std::size_t dim) = 0;
+
+  // Waits for the work queued so far (ops never need it for correctness; callers use it to time
+  // device work they did not download).
+  virtual void synchronize() {}
+
   // Runs `forward`, a sequence of this backend's ops on `batch` that returns its output buffer.
   // A device backend may record the ops the second time it sees a batch of the same shape
   // (offsets and key lengths; the ids may differ) from the same `owner` (one id per model, see
@@ -242,6 +265,15 @@ class Backend {
   // the backend does not time ops.
   virtual std::vector<OpTime> take_op_times() { return {}; }
 };
+
+// Backend::maxsim_candidates over f32 rows in host memory: the CPU backend's op, and what a
+// device backend falls back to for widths its kernels do not take. num_threads 0: the default.
+std::vector<float> host_maxsim_candidates(const float* queries,
+                                          std::span<const std::int64_t> query_offsets,
+                                          const float* documents,
+                                          std::span<const std::int64_t> document_offsets,
+                                          std::span<const std::int64_t> candidate_offsets,
+                                          std::size_t dim, int num_threads);
 
 // A process-wide unique id for run_repeatable's `owner` (never reused, unlike addresses).
 std::uint64_t new_owner_id() noexcept;

@@ -1,8 +1,10 @@
 // ColbertEncoder: tokenizer -> marker insertion / query expansion -> batches by token budget ->
-// transformer encoder -> Dense chain -> L2 normalisation -> (documents) skiplist filtering.
+// transformer encoder -> Dense chain -> L2 normalisation -> (documents) skiplist filtering, and for
+// score_candidates MaxSim in the backend's memory, so that only the scores leave the device.
 #include "rank_rerank/colbert_encoder.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 
 #include "core/stopwatch.hpp"
@@ -66,49 +68,160 @@ struct ColbertEncoder::Impl {
 
   bool kept(std::int32_t id, bool is_query) const { return is_query || !skiplist.contains(id); }
 
-  PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query,
-                          EncodeStats* stats) const {
-    const Stopwatch tokenize_clock;
-    const Prepared prepared = prepare(texts, is_query);
-    if (stats) stats->tokenize_ms += tokenize_clock.ms();
-    const Stopwatch encode_clock;
-    PackedEmbeddings out;
-    out.dim = replicas[0].projection.back().out_features();
-    // Which vectors survive is known from the ids: the output layout is fixed before encoding.
-    out.offsets.push_back(0);
+  std::size_t dim() const noexcept { return replicas[0].projection.back().out_features(); }
+
+  // Per text, where its kept vectors start in the packed output (n + 1 entries): which vectors
+  // survive is known from the ids, so the output layout is fixed before encoding.
+  std::vector<std::int64_t> kept_offsets(const Prepared& prepared, bool is_query) const {
+    std::vector<std::int64_t> offsets{0};
     for (const Encoding& e : prepared.encodings)
-      out.offsets.push_back(out.offsets.back() +
-                            std::count_if(e.ids.begin(), e.ids.end(),
-                                          [&](std::int32_t id) { return kept(id, is_query); }));
-    out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
+      offsets.push_back(offsets.back() +
+                        std::count_if(e.ids.begin(), e.ids.end(),
+                                      [&](std::int32_t id) { return kept(id, is_query); }));
+    return offsets;
+  }
+
+  // Calls keep(t, row) for every kept token t of a pass over `items`: row is where its vector
+  // goes in the packed output laid out by `offsets`.
+  template <typename Keep>
+  void for_each_kept(const model::PackedIds& batch, std::span<const std::size_t> items,
+                     std::span<const std::int64_t> offsets, bool is_query, Keep&& keep) const {
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      std::int64_t row = offsets[items[k]];
+      for (auto t = static_cast<std::size_t>(batch.offsets[k]);
+           t < static_cast<std::size_t>(batch.offsets[k + 1]); ++t)
+        if (kept(batch.ids[t], is_query)) keep(t, row++);
+    }
+  }
+
+  // Runs the passes over `prepared` and hands each one's vectors (every token, projected and
+  // L2-normalised, in the memory of backend `replica`) to take(replica, items, batch, vectors).
+  using TakePass = std::function<void(std::size_t, std::span<const std::size_t>,
+                                      const model::PackedIds&, const backend::Buffer&)>;
+  void run_passes(const Prepared& prepared, EncodeStats* stats, const TakePass& take) const {
     const std::vector<std::size_t> lengths = model::lengths_of(prepared.encodings);
     const auto batches = model::plan_batches(lengths, batch_size, max_batch_tokens);
-    model::for_each_batch_on_devices(
-        batches, lengths, backends, "ColbertEncoder.encode", stats,
-        [&](std::size_t replica, std::span<const std::size_t> items) {
-          const Replica& parameters = replicas[replica];
-          backend::Backend& be = *backends.backends[replica];
-          model::PackedIds batch = model::PackedIds::gather(prepared.encodings, items);
-          for (std::size_t i : items) batch.key_lengths.push_back(prepared.key_lengths[i]);
-          const std::size_t rows = batch.ids.size();
-          backend::Buffer x = parameters.encoder.forward(batch.view());
-          for (const model::DenseLayer& dense : parameters.projection)
-            x = dense.forward(be, x.data(), rows);
-          be.l2_normalize_rows(x.data(), rows, out.dim);
-          std::vector<float> host(rows * out.dim);
-          be.download(x.data(), host.size(), host.data());
-          for (std::size_t k = 0; k < items.size(); ++k) {
-            float* target =
-                out.values.data() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim);
-            for (auto t = static_cast<std::size_t>(batch.offsets[k]);
-                 t < static_cast<std::size_t>(batch.offsets[k + 1]); ++t) {
-              if (!kept(batch.ids[t], is_query)) continue;
-              target = std::copy_n(host.data() + t * out.dim, out.dim, target);
-            }
-          }
-        });
+    const auto pass = [&](std::size_t replica, std::span<const std::size_t> items) {
+      const Replica& parameters = replicas[replica];
+      backend::Backend& be = *backends.backends[replica];
+      model::PackedIds batch = model::PackedIds::gather(prepared.encodings, items);
+      for (std::size_t i : items) batch.key_lengths.push_back(prepared.key_lengths[i]);
+      const std::size_t rows = batch.ids.size();
+      backend::Buffer x = parameters.encoder.forward(batch.view());
+      for (const model::DenseLayer& dense : parameters.projection)
+        x = dense.forward(be, x.data(), rows);
+      be.l2_normalize_rows(x.data(), rows, dim());
+      take(replica, items, batch, x);
+    };
+    model::for_each_batch_on_devices(batches, lengths, backends, "ColbertEncoder.encode", stats,
+                                     pass);
+  }
+
+  Prepared tokenize(const std::vector<std::string_view>& texts, bool is_query,
+                    EncodeStats* stats) const {
+    const Stopwatch clock;
+    Prepared prepared = prepare(texts, is_query);
+    if (stats) stats->tokenize_ms += clock.ms();
+    return prepared;
+  }
+
+  PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query,
+                          EncodeStats* stats) const {
+    const Prepared prepared = tokenize(texts, is_query, stats);
+    const Stopwatch encode_clock;
+    PackedEmbeddings out;
+    out.dim = dim();
+    out.offsets = kept_offsets(prepared, is_query);
+    out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
+    run_passes(prepared, stats,
+               [&](std::size_t replica, std::span<const std::size_t> items,
+                   const model::PackedIds& batch, const backend::Buffer& x) {
+                 std::vector<float> host(batch.ids.size() * out.dim);
+                 backends.backends[replica]->download(x.data(), host.size(), host.data());
+                 for_each_kept(
+                     batch, items, out.offsets, is_query, [&](std::size_t t, std::int64_t row) {
+                       std::copy_n(host.data() + t * out.dim, out.dim,
+                                   out.values.data() + row * static_cast<std::int64_t>(out.dim));
+                     });
+               });
     if (stats) stats->encode_ms += encode_clock.ms();
     return out;
+  }
+
+  // The kept vectors of `texts` packed in the memory of the single backend, text i in rows
+  // [offsets[i], offsets[i + 1]) of `values`; nothing is copied to the host.
+  struct BackendRows {
+    backend::Buffer values;
+    std::vector<std::int64_t> offsets;
+  };
+  BackendRows encode_in_backend(const std::vector<std::string_view>& texts, bool is_query,
+                                EncodeStats* stats) const {
+    const Prepared prepared = tokenize(texts, is_query, stats);
+    const Stopwatch encode_clock;
+    backend::Backend& be = *backends.backends[0];
+    BackendRows out;
+    out.offsets = kept_offsets(prepared, is_query);
+    const auto rows = static_cast<std::size_t>(out.offsets.back());
+    try {
+      out.values = be.allocate(rows * dim());
+    } catch (const backend::DeviceOutOfMemory& oom) {
+      throw Error(ErrorKind::runtime, "ColbertEncoder: the " + std::to_string(rows) +
+                                          " vectors of " + std::to_string(texts.size()) +
+                                          " texts do not fit in device memory (" + oom.what() +
+                                          ")");
+    }
+    run_passes(prepared, stats,
+               [&](std::size_t, std::span<const std::size_t> items, const model::PackedIds& batch,
+                   const backend::Buffer& x) {
+                 std::vector<std::int64_t> from, to;
+                 for_each_kept(batch, items, out.offsets, is_query,
+                               [&](std::size_t t, std::int64_t row) {
+                                 from.push_back(static_cast<std::int64_t>(t));
+                                 to.push_back(row);
+                               });
+                 be.copy_rows(x.data(), from, out.values.data(), to, dim());
+               });
+    // The passes were only queued: encode_ms covers them running.
+    be.synchronize();
+    if (stats) stats->encode_ms += encode_clock.ms();
+    return out;
+  }
+
+  // ColbertEncoder::score_candidates after its argument checks, for queries that all have
+  // documents (candidate_offsets[q] < candidate_offsets[q + 1]).
+  std::vector<float> score(const std::vector<std::string_view>& queries,
+                           const std::vector<std::string_view>& documents,
+                           std::span<const std::int64_t> candidate_offsets,
+                           EncodeStats* stats) const {
+    backend::Backend& be = *backends.backends[0];
+    if (replicas.size() > 1) {
+      // Passes run on several devices: their vectors meet on the host and are scored there.
+      const PackedEmbeddings q = encode(queries, true, stats);
+      const PackedEmbeddings d = encode(documents, false, stats);
+      check_queries_have_vectors(q.offsets);
+      const Stopwatch score_clock;
+      std::vector<float> scores =
+          backend::host_maxsim_candidates(q.values.data(), q.offsets, d.values.data(), d.offsets,
+                                          candidate_offsets, dim(), be.num_threads());
+      if (stats) stats->score_ms += score_clock.ms();
+      return scores;
+    }
+    const BackendRows q = encode_in_backend(queries, true, stats);
+    const BackendRows d = encode_in_backend(documents, false, stats);
+    check_queries_have_vectors(q.offsets);
+    const Stopwatch score_clock;
+    std::vector<float> scores = be.maxsim_candidates(q.values.data(), q.offsets, d.values.data(),
+                                                     d.offsets, candidate_offsets, dim());
+    if (stats) stats->score_ms += score_clock.ms();
+    return scores;
+  }
+
+  // A query gets no tokens only from a tokenizer that adds no special tokens, without query
+  // expansion, given an empty text.
+  static void check_queries_have_vectors(std::span<const std::int64_t> offsets) {
+    if (std::adjacent_find(offsets.begin(), offsets.end()) != offsets.end())
+      throw_invalid(
+          "ColbertEncoder.score_candidates: a query has no tokens; MaxSim needs at least one");
   }
 };
 
@@ -232,9 +345,29 @@ PackedEmbeddings ColbertEncoder::encode_documents(const std::vector<std::string_
                                                   EncodeStats* stats) const {
   return impl_->encode(texts, false, stats);
 }
-std::size_t ColbertEncoder::dimension() const noexcept {
-  return impl_->replicas[0].projection.back().out_features();
+std::vector<float> ColbertEncoder::score_candidates(const std::vector<std::string_view>& queries,
+                                                    const std::vector<std::string_view>& documents,
+                                                    std::span<const std::int64_t> candidate_offsets,
+                                                    EncodeStats* stats) const {
+  if (candidate_offsets.size() != queries.size() + 1 || candidate_offsets.front() != 0 ||
+      static_cast<std::size_t>(candidate_offsets.back()) != documents.size() ||
+      !std::is_sorted(candidate_offsets.begin(), candidate_offsets.end()))
+    throw_invalid("ColbertEncoder.score_candidates: candidate_offsets must have queries + 1 = " +
+                  std::to_string(queries.size() + 1) +
+                  " entries, never decreasing, from 0 to the number of documents (" +
+                  std::to_string(documents.size()) + ")");
+  // Queries without documents are not encoded.
+  std::vector<std::string_view> scored;
+  std::vector<std::int64_t> offsets{0};
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    if (candidate_offsets[q] < candidate_offsets[q + 1]) {
+      scored.push_back(queries[q]);
+      offsets.push_back(candidate_offsets[q + 1]);
+    }
+  if (scored.empty()) return {};
+  return impl_->score(scored, documents, offsets, stats);
 }
+std::size_t ColbertEncoder::dimension() const noexcept { return impl_->dim(); }
 std::vector<Device> ColbertEncoder::devices() const { return impl_->backends.devices; }
 std::vector<DeviceMemory> ColbertEncoder::device_memory() const {
   return impl_->backends.memory_usage();

@@ -169,6 +169,8 @@ std::vector<std::vector<RerankHit>> Reranker::rerank_many(
   if (!all_docs.empty()) {
     if (m.cross) {
       scores = m.predict(pair_queries, all_docs, st);
+    } else if (m.colbert) {
+      scores = m.score_colbert(queries, all_docs, candidate_offsets, st);
     } else {
       std::vector<std::string_view> scored_queries;
       std::vector<std::int64_t> offsets{0};

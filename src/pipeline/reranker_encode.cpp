@@ -1,5 +1,6 @@
 // The Reranker's encoding: one encoder call per request (the encoder tokenizes once, sorts by
-// length and batches by token budget), its statistics folded into the call's.
+// length and batches by token budget), its statistics folded into the call's. ColBERT reranking
+// encodes and scores in one call, so its vectors stay on the device.
 #include <algorithm>
 #include <numeric>
 
@@ -14,6 +15,7 @@ void add_encode_stats(const EncodeStats& e, RerankStats& stats) {
   stats.tokens += e.tokens;
   stats.tokenize_ms += e.tokenize_ms;
   stats.encode_ms += e.encode_ms;
+  stats.score_ms += e.score_ms;
   stats.batch_texts.insert(stats.batch_texts.end(), e.batch_texts.begin(), e.batch_texts.end());
   stats.batch_tokens.insert(stats.batch_tokens.end(), e.batch_tokens.begin(), e.batch_tokens.end());
 }
@@ -53,6 +55,18 @@ std::vector<float> Reranker::Impl::predict(std::span<const std::string_view> que
   for (std::size_t i = 0; i < queries.size(); ++i) pairs.emplace_back(queries[i], documents[i]);
   EncodeStats e;
   std::vector<float> scores = cross->predict(pairs, false, &e);
+  add_encode_stats(e, stats);
+  return scores;
+}
+
+std::vector<float> Reranker::Impl::score_colbert(std::span<const std::string_view> queries,
+                                                 std::span<const std::string_view> documents,
+                                                 std::span<const std::int64_t> candidate_offsets,
+                                                 RerankStats& stats) const {
+  EncodeStats e;
+  std::vector<float> scores =
+      colbert->score_candidates({queries.begin(), queries.end()},
+                                {documents.begin(), documents.end()}, candidate_offsets, &e);
   add_encode_stats(e, stats);
   return scores;
 }

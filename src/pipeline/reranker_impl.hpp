@@ -1,6 +1,7 @@
 // The state behind rank_rerank::Reranker, shared by its loading, encoding and scoring files.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -33,6 +34,12 @@ struct Reranker::Impl {
   // Cross-encoder scores of (queries[i], documents[i]).
   std::vector<float> predict(std::span<const std::string_view> queries,
                              std::span<const std::string_view> documents, RerankStats& stats) const;
+  // ColBERT scores of each query against its documents (ColbertEncoder::score_candidates); adds
+  // to stats' texts, tokens, times, batches and score_ms.
+  std::vector<float> score_colbert(std::span<const std::string_view> queries,
+                                   std::span<const std::string_view> documents,
+                                   std::span<const std::int64_t> candidate_offsets,
+                                   RerankStats& stats) const;
   MaxSimOptions scoring_options() const;
 };
 

@@ -1,11 +1,13 @@
 // ColbertEncoder against PyLate's embeddings (scripts/make_model_fixtures.py) for the PyLate
 // layout (one Dense, and a Dense chain with biases, activations and residuals) and the Stanford
-// layout, including Stanford's nested artifact.metadata form.
+// layout, including Stanford's nested artifact.metadata form; score_candidates against the host
+// path on the CPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 
+#include "colbert_scoring_support.hpp"
 #include "io_test_support.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/weights.hpp"
@@ -62,6 +64,48 @@ TEST(Colbert, StanfordLayoutMatchesPylateWithFlatAndNestedMetadata) {
   const auto flat = nlohmann::json::parse(io_test::read_file(copy / "artifact.metadata"));
   io_test::write_file(copy / "artifact.metadata", nlohmann::json{{"config", flat}}.dump());
   expect_matches(copy, "colbert_tiny_stanford");
+}
+
+// score_candidates keeps the vectors in the backend's memory and scores them there; on the CPU
+// that is the same computation as the host path, so the scores are equal exactly. Widths 20 (the
+// fixture) and 32 (a width the GPU kernels take).
+TEST(Colbert, ScoreCandidatesEqualsEncodeThenMaxSimOnTheCpu) {
+  const colbert_test::Candidates c = colbert_test::candidates();
+  io_test::ScratchDir scratch;
+  for (const fs::path& model :
+       {fixtures() / "colbert_tiny_pylate", colbert_test::colbert_with_dimension(scratch, 32)}) {
+    ColbertEncoderOptions options;
+    options.batch_size = 4;  // several passes
+    options.device = Device::cpu();
+    const ColbertEncoder encoder = ColbertEncoder::from_pretrained(model.string(), options);
+    EncodeStats stats;
+    const std::vector<float> got =
+        encoder.score_candidates(c.queries, c.documents, c.offsets, &stats);
+    const std::vector<float> want = colbert_test::encode_then_maxsim(encoder, c);
+    ASSERT_EQ(got.size(), c.documents.size());
+    EXPECT_EQ(got, want) << model;
+    EXPECT_EQ(stats.texts, c.queries.size() - 1 + c.documents.size());  // query 1 has no list
+    EXPECT_GT(stats.batch_texts.size(), 2u);
+    EXPECT_GE(stats.score_ms, 0.0);
+  }
+}
+
+TEST(Colbert, ScoreCandidatesWithoutDocumentsOrWithBadOffsets) {
+  ColbertEncoderOptions options;
+  options.device = Device::cpu();
+  const ColbertEncoder encoder =
+      ColbertEncoder::from_pretrained((fixtures() / "colbert_tiny_pylate").string(), options);
+  const std::vector<std::string_view> queries{"cat", "dog"}, documents{"a cat", "a dog"};
+  EncodeStats stats;
+  const std::vector<std::int64_t> no_documents{0, 0, 0};
+  EXPECT_TRUE(encoder.score_candidates(queries, {}, no_documents, &stats).empty());
+  EXPECT_EQ(stats.texts, 0u);  // nothing to score: nothing encoded
+  for (const std::vector<std::int64_t>& offsets :
+       {std::vector<std::int64_t>{0, 2}, {0, 1, 1}, {1, 1, 2}, {0, 2, 1}, {0, 1, 3}}) {
+    const std::string e =
+        io_test::error_of([&] { (void)encoder.score_candidates(queries, documents, offsets); });
+    EXPECT_NE(e.find("candidate_offsets"), std::string::npos) << e;
+  }
 }
 
 TEST(Colbert, NotAColbertCheckpointIsRejected) {

@@ -1,7 +1,8 @@
 // The CUDA backend's ops against the CPU backend (whose kernels are tested against float64
 // references in test_cpu_kernels.cpp) on fresh random inputs, in f32, f16 and bf16: linear layers
 // with every activation, embeddings, residual LayerNorm, packed attention (tensor-core head sizes
-// and the generic path, key lengths, sequences of 1 to 300 tokens), pooling, normalisation.
+// and the generic path, key lengths, sequences of 1 to 300 tokens), pooling, normalisation, row
+// gathers and ColBERT scoring.
 // Outputs are poisoned with NaN first, so an element the GPU never writes fails the comparison.
 // Skips with the reason when no CUDA device is usable (CI).
 #include <gtest/gtest.h>
@@ -240,6 +241,52 @@ TEST_P(CudaOps, PoolingNormalisationAndAdd) {
   std::vector<float> sum(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) sum[i] = normalised[i] + x[i];
   EXPECT_LE(relative_error(fetch(*gpu_, z, x.size()), sum), tolerance(GetParam()));
+}
+
+// copy_rows gathers scattered rows of a pass's output into a packed buffer (every destination row
+// poisoned first) exactly; maxsim_candidates then scores the packed rows as the CPU backend does
+// on the same (dtype-rounded) values: widths the GPU MaxSim kernels take and one they do not (20,
+// scored on the host), a query without documents, an empty document. Unit rows, as ColBERT's.
+TEST_P(CudaOps, CopyRowsThenMaxSimCandidatesMatchCpu) {
+  const std::vector<std::int64_t> query_offsets{0, 5, 37, 38};
+  const std::vector<std::int64_t> document_offsets{0, 7, 7, 10, 22, 23, 53};
+  const std::vector<std::int64_t> candidate_offsets{0, 2, 2, 6};  // query 1: no documents
+  const std::size_t source_rows = 80, packed_rows = 53;
+  for (const std::size_t dim : {20, 32, 64, 96, 128}) {
+    auto unit_rows = [&](std::size_t rows) {
+      std::vector<float> v = random_values(rows * dim);
+      cpu_->l2_normalize_rows(Ptr(v.data(), DType::f32), rows, dim);
+      return v;
+    };
+    const ConstBuffer queries = gpu_->upload(unit_rows(38));
+    const ConstBuffer source = gpu_->upload(unit_rows(source_rows));
+    // Rows 0, 3, 6, ... of the source, packed in reverse order.
+    std::vector<std::int64_t> from(packed_rows), to(packed_rows);
+    for (std::size_t i = 0; i < packed_rows; ++i) {
+      from[i] = static_cast<std::int64_t>((3 * i) % source_rows);
+      to[i] = static_cast<std::int64_t>(packed_rows - 1 - i);
+    }
+    const Ptr packed = poisoned(*gpu_, packed_rows * dim, keep_);
+    gpu_->copy_rows(source.data(), from, packed, to, dim);
+
+    const std::vector<float> host_queries = fetch(*gpu_, queries.data(), 38 * dim);
+    const std::vector<float> host_source = fetch(*gpu_, source.data(), source_rows * dim);
+    std::vector<float> want_packed(packed_rows * dim);
+    cpu_->copy_rows(host_source.data(), from, Ptr(want_packed.data(), DType::f32), to, dim);
+    EXPECT_EQ(fetch(*gpu_, packed, want_packed.size()), want_packed) << "dim " << dim;
+
+    const std::vector<float> want =
+        cpu_->maxsim_candidates(host_queries.data(), query_offsets, want_packed.data(),
+                                document_offsets, candidate_offsets, dim);
+    const std::vector<float> got = gpu_->maxsim_candidates(
+        queries.data(), query_offsets, packed, document_offsets, candidate_offsets, dim);
+    ASSERT_EQ(got.size(), 6u);
+    EXPECT_EQ(got[1], 0.0f) << "empty document, dim " << dim;
+    const double limit = GetParam() == DType::f32 ? 1e-5 : 1e-2;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], limit * std::max(1.0f, std::abs(want[i])))
+          << "document " << i << ", dim " << dim;
+  }
 }
 
 TEST_P(CudaOps, OpTimingCountsEachOpOnce) {

@@ -1,6 +1,7 @@
 // Models on the CUDA backend against the transformers / sentence-transformers / PyLate references
 // of the fixtures (scripts/make_model_fixtures.py) and the real all-MiniLM-L6-v2, in f32 (max
-// row-relative error 1e-4), f16 and bf16 (1e-2), with identical top-10 rankings. GPU cases skip
+// row-relative error 1e-4), f16 and bf16 (1e-2), with identical top-10 rankings; ColBERT scoring
+// on the device against the host path. GPU cases skip
 // with the reason when no CUDA device is usable; device selection and the out-of-memory batch
 // splitting are tested everywhere.
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <numeric>
 #include <random>
 
+#include "colbert_scoring_support.hpp"
 #include "io_test_support.hpp"
 #include "model/batching.hpp"
 #include "model/transformer.hpp"
@@ -233,6 +235,42 @@ TEST_P(CudaModels, RepeatedShapesReplayWithNewIds) {
     const double limit = GetParam() == DType::bf16 ? 4e-2 : tolerance(GetParam());
     EXPECT_LE(max_row_relative_error(got, {want, want_buffer.size()}, config.hidden_size), limit)
         << "pass " << i;
+  }
+}
+
+// score_candidates scores where the encoder left the vectors (the GPU MaxSim kernels for widths
+// 32 and 128; width 20 falls back to the host inside the backend): the same numbers as the same
+// encoder's downloaded vectors scored by the CPU maxsim_candidates, within f32 summation order
+// (1e-5) or the half-precision kernels' rounding (1e-2), relative to max(1, |score|). In f32 the
+// whole path also matches the CPU encoder within the model tolerance.
+TEST_P(CudaModels, ScoreCandidatesOnTheDeviceMatchHostMaxSim) {
+  const colbert_test::Candidates c = colbert_test::candidates();
+  io_test::ScratchDir scratch;
+  const double limit = GetParam() == DType::f32 ? 1e-5 : 1e-2;
+  for (const fs::path& model :
+       {fixtures() / "colbert_tiny_pylate", colbert_test::colbert_with_dimension(scratch, 32),
+        colbert_test::colbert_with_dimension(scratch, 128)}) {
+    ColbertEncoderOptions options;
+    options.batch_size = 4;  // several passes
+    options.device = Device::cuda(0);
+    options.dtype = GetParam();
+    const ColbertEncoder encoder = ColbertEncoder::from_pretrained(model.string(), options);
+    EncodeStats stats;
+    const std::vector<float> got =
+        encoder.score_candidates(c.queries, c.documents, c.offsets, &stats);
+    const std::vector<float> want = colbert_test::encode_then_maxsim(encoder, c);
+    ASSERT_EQ(got.size(), want.size()) << model;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], limit * std::max(1.0f, std::abs(want[i])))
+          << model << " document " << i;
+    EXPECT_GT(stats.score_ms, 0.0);
+    if (GetParam() != DType::f32) continue;
+    options.device = Device::cpu();
+    const std::vector<float> cpu = ColbertEncoder::from_pretrained(model.string(), options)
+                                       .score_candidates(c.queries, c.documents, c.offsets);
+    for (std::size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], cpu[i], tolerance(DType::f32) * std::max(1.0f, std::abs(cpu[i])))
+          << model << " document " << i << " against the CPU encoder";
   }
 }
 

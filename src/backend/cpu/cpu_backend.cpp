@@ -242,6 +242,23 @@ class CpuBackend final : public Backend {
     }
   }
 
+  void copy_rows(ConstPtr source, std::span<const std::int64_t> from, Ptr destination,
+                 std::span<const std::int64_t> to, std::size_t cols) override {
+    for (std::size_t i = 0; i < from.size(); ++i)
+      std::memcpy(f32(destination) + static_cast<std::size_t>(to[i]) * cols,
+                  f32(source) + static_cast<std::size_t>(from[i]) * cols, cols * sizeof(float));
+  }
+
+  std::vector<float> maxsim_candidates(ConstPtr queries,
+                                       std::span<const std::int64_t> query_offsets,
+                                       ConstPtr documents,
+                                       std::span<const std::int64_t> document_offsets,
+                                       std::span<const std::int64_t> candidate_offsets,
+                                       std::size_t dim) override {
+    return host_maxsim_candidates(f32(queries), query_offsets, f32(documents), document_offsets,
+                                  candidate_offsets, dim, threads_);
+  }
+
  private:
   int threads_;
 };

@@ -1,6 +1,8 @@
 // The CUDA backend: every op of backend.hpp on one stream of one device, in f32, f16 or bf16.
-// Linear layers go to cuBLASLt (encoder_gemm), the rest to our kernels (encoder_kernels.cu,
-// encoder_attention.cu). Ops only enqueue work; download() is the one point that waits.
+// Linear layers go to cuBLASLt (encoder_gemm), ColBERT scoring to the GPU MaxSim kernels
+// (maxsim_candidates.cpp), the rest to our kernels (encoder_kernels.cu, encoder_attention.cu,
+// copy_rows.cu). Ops only enqueue work; download(), maxsim_candidates() and synchronize() are the
+// points that wait.
 //
 // Small host inputs (ids, offsets, attention tiles) are staged through pinned memory; offsets and
 // the attention work list are cached, since every layer of a forward pass asks for the same ones.
@@ -23,6 +25,7 @@
 #include "backend/cuda/encoder_gemm.hpp"
 #include "backend/cuda/encoder_kernels.hpp"
 #include "backend/cuda/graph_recording.hpp"
+#include "backend/cuda/maxsim_candidates.hpp"
 #include "backend/cuda/op_timer.hpp"
 #include "rank_rerank/backend_status.hpp"
 #include "rank_rerank/threading.hpp"
@@ -296,6 +299,56 @@ class CudaBackend final : public Backend {
     const auto span = timer_.time([&] { return std::string("l2_normalize_rows"); });
     cuda::l2_normalize_rows(element_, context_->stream(), x.get(), rows, cols);
     cuda::check_launch("l2_normalize_rows");
+  }
+
+  void copy_rows(ConstPtr source, std::span<const std::int64_t> from, Ptr destination,
+                 std::span<const std::int64_t> to, std::size_t cols) override {
+    std::lock_guard lock(mutex_);
+    select();
+    if (from.empty()) return;
+    // Both index lists in one copy.
+    std::vector<std::int64_t> pairs(from.begin(), from.end());
+    pairs.insert(pairs.end(), to.begin(), to.end());
+    const std::shared_ptr<void> indices = to_device(std::span<const std::int64_t>(pairs));
+    if (mode_ == Mode::replay) return;
+    const auto* base = static_cast<const std::int64_t*>(indices.get());
+    const auto span = timer_.time([&] { return std::string("copy_rows"); });
+    cuda::copy_rows(context_->stream(), source.get(), base, destination.get(), base + from.size(),
+                    from.size(), cols * element_bytes(dtype_));
+    cuda::check_launch("copy_rows");
+  }
+
+  std::vector<float> maxsim_candidates(ConstPtr queries,
+                                       std::span<const std::int64_t> query_offsets,
+                                       ConstPtr documents,
+                                       std::span<const std::int64_t> document_offsets,
+                                       std::span<const std::int64_t> candidate_offsets,
+                                       std::size_t dim) override {
+    std::lock_guard lock(mutex_);
+    select();
+    if (mode_ != Mode::eager)
+      throw Error(ErrorKind::runtime, "CUDA backend: maxsim_candidates while recording");
+    if (!cuda::device_maxsim_supports(dim)) {
+      // The fused kernels have no tile for this width: the rows are scored on the host.
+      std::vector<float> q(static_cast<std::size_t>(query_offsets.back()) * dim);
+      std::vector<float> d(static_cast<std::size_t>(document_offsets.back()) * dim);
+      download(queries, q.size(), q.data());
+      download(documents, d.size(), d.data());
+      return host_maxsim_candidates(q.data(), query_offsets, d.data(), document_offsets,
+                                    candidate_offsets, dim, threads_);
+    }
+    const auto span = timer_.time([&] { return "maxsim_candidates " + std::to_string(dim); });
+    return cuda::device_maxsim_candidates(context_, dtype_, queries.get(), query_offsets,
+                                          documents.get(), document_offsets, candidate_offsets,
+                                          dim);
+  }
+
+  void synchronize() override {
+    std::lock_guard lock(mutex_);
+    select();
+    if (mode_ != Mode::eager)
+      throw Error(ErrorKind::runtime, "CUDA backend: synchronize while recording");
+    context_->synchronize();
   }
 
   Buffer run_repeatable(std::uint64_t owner, const TokenBatch& batch,

@@ -1,7 +1,7 @@
-// Launchers of the CUDA encoder kernels (encoder_kernels.cu, encoder_attention.cu). Plain C++17
-// with raw device pointers so the C++20 backend class (cuda_backend.cpp) and the CUDA C++17
-// kernels meet on a narrow interface. Every launcher enqueues on `stream` and returns at once;
-// element pointers hold `Element` values, statistics are always computed in f32.
+// Launchers of the CUDA encoder kernels (encoder_kernels.cu, encoder_attention.cu, copy_rows.cu).
+// Plain C++17 with raw device pointers so the C++20 backend class (cuda_backend.cpp) and the CUDA
+// C++17 kernels meet on a narrow interface. Every launcher enqueues on `stream` and returns at
+// once; element pointers hold `Element` values, statistics are always computed in f32.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -43,6 +43,11 @@ void pool(Element e, cudaStream_t stream, const void* x, std::size_t cols,
 
 // Each row divided by max(norm, 1e-12).
 void l2_normalize_rows(Element e, cudaStream_t stream, void* x, std::size_t rows, std::size_t cols);
+
+// destination row to[i] = source row from[i] for i < pairs (from / to: device arrays); rows of
+// row_bytes bytes, a multiple of 2 (f32, f16 and bf16 rows alike).
+void copy_rows(cudaStream_t stream, const void* source, const std::int64_t* from, void* destination,
+               const std::int64_t* to, std::size_t pairs, std::size_t row_bytes);
 
 void convert_from_f32(Element e, cudaStream_t stream, const float* source, std::size_t n,
                       void* destination);
