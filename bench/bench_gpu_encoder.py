@@ -132,6 +132,8 @@ def main():
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--cases", nargs="+", default=["forward", "cross", "colbert"],
+                    choices=["forward", "cross", "colbert"])
     args = ap.parse_args()
     base, cross_dir, colbert_dir = make_models(args.tokenizer)
     rng = np.random.default_rng(0)
@@ -154,9 +156,11 @@ def main():
         except Exception as e:  # one failing peer must not hide the other cases
             print(f"CASE FAILED: {name}: {type(e).__name__}: {e}", flush=True)
 
-    guarded("forward", lambda: forward_cases(rng, row, base, repeats))
-    guarded("cross", lambda: cross_case(rng, pool, cross_dir, row, repeats))
-    guarded("colbert", lambda: colbert_case(rng, pool, colbert_dir, row, repeats))
+    cases = {"forward": lambda: forward_cases(rng, row, base, repeats),
+             "cross": lambda: cross_case(rng, pool, cross_dir, row, repeats),
+             "colbert": lambda: colbert_case(rng, pool, colbert_dir, row, repeats)}
+    for name in args.cases:
+        guarded(name, cases[name])
     print_table(rows, args.out)
 
 
@@ -245,26 +249,35 @@ def stats_note():
             f"score {s['score_ms']:.2f} ms of {s['total_ms']:.2f} ms")
 
 
-def patch_pylate_dense():
-    """PyLate 1.6 converts the Dense modules sentence-transformers loads with
-    Dense.from_sentence_transformers, which reads 'activation_function' from the module's config
-    dict; sentence-transformers 6 no longer puts it there (KeyError). Build PyLate's Dense from the
-    module's attributes instead: same weights, same activation."""
+def load_pylate(colbert_dir):
+    """The PyLate model of colbert_dir, fp16 on the GPU. PyLate 1.6 under sentence-transformers
+    6 does not load its own layout: sentence-transformers 6 rebuilds it as Transformer + mean
+    Pooling, which PyLate then fails to convert. So it is assembled from its modules: the
+    sentence-transformers Transformer of the directory and PyLate's Dense with the saved
+    weights, with the settings of config_sentence_transformers.json."""
+    from pylate import models
     from pylate.models import Dense
+    from safetensors.torch import load_file
+    from sentence_transformers.models import Transformer
 
-    def from_sentence_transformers(dense):
-        model = Dense(in_features=dense.in_features, out_features=dense.out_features,
-                      bias=dense.linear.bias is not None,
-                      activation_function=dense.activation_function)
-        model.linear.load_state_dict(dense.linear.state_dict())
-        return model
-
-    Dense.from_sentence_transformers = staticmethod(from_sentence_transformers)
+    settings = json.load(open(os.path.join(colbert_dir, "config_sentence_transformers.json")))
+    transformer = Transformer(colbert_dir, max_seq_length=settings["document_length"])
+    weight = load_file(os.path.join(colbert_dir, "1_Dense/model.safetensors"))["linear.weight"]
+    dense = Dense(in_features=weight.shape[1], out_features=weight.shape[0], bias=False)
+    with torch.no_grad():
+        dense.linear.weight.copy_(weight)
+    model = models.ColBERT(
+        modules=[transformer, dense], device="cuda", query_prefix=settings["query_prefix"],
+        document_prefix=settings["document_prefix"], query_length=settings["query_length"],
+        document_length=settings["document_length"],
+        attend_to_expansion_tokens=settings["attend_to_expansion_tokens"],
+        skiplist_words=settings["skiplist_words"])
+    return model.half()
 
 
 def colbert_case(rng, pool, colbert_dir, row, repeats):
     import rank_rerank
-    from pylate import models, rank
+    from pylate import rank
 
     # ColBERT rerank, text in -> scores out: 1 query + 100 documents of ~180 tokens.
     query = text(rng, pool, 20)
@@ -281,9 +294,7 @@ def colbert_case(rng, pool, colbert_dir, row, repeats):
 
     ours_ms = median_ms(ours_rerank, repeats)
     ours_mem = used_bytes() - before
-    patch_pylate_dense()
-    pylate = models.ColBERT(model_name_or_path=colbert_dir, device="cuda",
-                            model_kwargs={"torch_dtype": torch.float16}, document_length=256)
+    pylate = load_pylate(colbert_dir)
 
     def pylate_rerank():
         q = pylate.encode([query], is_query=True, convert_to_numpy=False)

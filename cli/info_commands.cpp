@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "rank_rerank/cpu_blas.hpp"
 #include "rank_rerank/device.hpp"
 
 namespace rank_rerank::cli {
@@ -13,6 +14,7 @@ int run_devices(bool json) {
   const std::vector<DeviceInfo> devices = list_devices();
   nlohmann::json list = nlohmann::json::array();
   std::string text;
+  const CpuBlasStatus blas = cpu_blas_status();
   for (const DeviceInfo& d : devices) {
     list.push_back({{"device", d.device.to_string()},
                     {"name", d.name},
@@ -27,9 +29,12 @@ int run_devices(bool json) {
                     d.device.to_string().c_str(), d.name.c_str(), d.compute_major, d.compute_minor,
                     d.multiprocessors, static_cast<double>(d.free_bytes) / (1 << 30),
                     static_cast<double>(d.total_bytes) / (1 << 30));
-    else
-      std::snprintf(line, sizeof line, "%-8s %s  %d threads\n", d.device.to_string().c_str(),
-                    d.name.c_str(), d.multiprocessors);
+    else {
+      list.back()["blas"] = blas.core;
+      std::snprintf(line, sizeof line, "%-8s %s  %d threads  OpenBLAS %s kernels\n",
+                    d.device.to_string().c_str(), d.name.c_str(), d.multiprocessors,
+                    blas.core.c_str());
+    }
     text += line;
   }
   if (!json) {

@@ -1,9 +1,29 @@
 // The `rank-rerank` command line: one subcommand per task, the work done by the library.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 
 #include "commands.hpp"
+#include "rank_rerank/cpu_blas.hpp"
+
+namespace {
+
+// OpenBLAS picks its kernels when the process loads it, before main: where it fell back to its
+// generic ones on a CPU it does not know, start this program again with OPENBLAS_CORETYPE set
+// (once: the variable is then set). The user's own OPENBLAS_CORETYPE is left alone.
+void restart_with_vector_blas_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  const rank_rerank::CpuBlasStatus blas = rank_rerank::cpu_blas_status();
+  if (!blas.generic()) return;
+  if (setenv("OPENBLAS_CORETYPE", blas.recommended.c_str(), 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: go on with the generic kernels
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  restart_with_vector_blas_kernels(argv);
   namespace cli = rank_rerank::cli;
   CLI::App app{"rank-rerank: neural reranking (late interaction MaxSim, cross-encoders)"};
   app.require_subcommand(1);

@@ -3,6 +3,7 @@
 
 #include "bindings.hpp"
 #include "rank_rerank/backend_status.hpp"
+#include "rank_rerank/cpu_blas.hpp"
 #include "rank_rerank/device.hpp"
 #include "rank_rerank/threading.hpp"
 
@@ -46,6 +47,19 @@ void bind_core(nb::module_& m) {
         return out;
       },
       "The CPU, then every usable CUDA device: name, compute capability, SMs, free/total memory.");
+  m.def(
+      "cpu_blas",
+      [] {
+        const CpuBlasStatus s = cpu_blas_status();
+        nb::dict d;
+        d["core"] = s.core;
+        d["recommended"] = s.recommended;
+        d["generic"] = s.generic();
+        return d;
+      },
+      "The OpenBLAS kernels the CPU backend's GEMMs run on ('core'), the ones this CPU allows\n"
+      "('recommended'), and whether OpenBLAS fell back to generic ones ('generic': set\n"
+      "OPENBLAS_CORETYPE before the process starts; importing rank_rerank does it when unset).");
   m.def(
       "resolve_device",
       [](const std::string& text) {

@@ -21,8 +21,9 @@ FAILURES = []
 SCRATCH = tempfile.mkdtemp(prefix="rank_rerank_cli_")
 
 
-def run(args, stdin=""):
-    return subprocess.run([BINARY, *args], input=stdin.encode(), capture_output=True, timeout=300)
+def run(args, stdin="", env=None):
+    return subprocess.run([BINARY, *args], input=stdin.encode(), capture_output=True, timeout=300,
+                          env=env)
 
 
 def check(condition, message):
@@ -228,6 +229,22 @@ def test_devices():
     check(out[0]["device"] == "cpu" and out[0]["multiprocessors"] >= 1, f"devices: {out}")
     proc = run(["devices"])
     check(proc.stdout.decode().startswith("cpu"), f"devices text: {proc.stdout!r}")
+    # OpenBLAS's kernels: on a CPU with AVX2 the command never runs the generic ones it left to
+    # itself (it restarts itself with OPENBLAS_CORETYPE where OpenBLAS fell back to them)...
+    unset = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    blas = json.loads(run(["devices", "--json"], env=unset).stdout)[0]["blas"]
+    flags = open("/proc/cpuinfo").read().split() if os.path.exists("/proc/cpuinfo") else []
+    if "avx2" in flags and "fma" in flags:
+        check(blas in ("Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"),
+              f"devices: OpenBLAS kernels {blas} on a CPU with AVX2")
+    # ...but a user's own choice stands, and the CPU backend then says what it costs.
+    forced = {**unset, "OPENBLAS_CORETYPE": "Prescott"}
+    blas = json.loads(run(["devices", "--json"], env=forced).stdout)[0]["blas"]
+    check(blas == "Prescott", f"devices with OPENBLAS_CORETYPE=Prescott: {blas}")
+    if "avx2" in flags and "fma" in flags:
+        proc = run(["rerank", "-m", COLBERT, "--device", "cpu", "-q", "cat"], "a cat\n", env=forced)
+        check(proc.returncode == 0 and b"OPENBLAS_CORETYPE=" in proc.stderr,
+              f"rerank with generic OpenBLAS kernels: no advice on stderr {proc.stderr!r}")
 
 
 def test_info():

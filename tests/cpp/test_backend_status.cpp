@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "rank_rerank/backend_status.hpp"
+#include "rank_rerank/cpu_blas.hpp"
 
 TEST(BackendStatus, CudaProbeNeverThrowsAndExplainsUnavailability) {
   const rank_rerank::BackendStatus status = rank_rerank::cuda_status();
@@ -12,4 +13,16 @@ TEST(BackendStatus, CudaProbeNeverThrowsAndExplainsUnavailability) {
     EXPECT_EQ(status.device_count, 0);
     GTEST_SKIP() << "CUDA not usable here: " << status.reason;
   }
+}
+
+TEST(CpuBlasStatus, NamesTheKernelsAndSaysWhenTheyAreGeneric) {
+  const rank_rerank::CpuBlasStatus status = rank_rerank::cpu_blas_status();
+  EXPECT_FALSE(status.core.empty());
+  EXPECT_TRUE((rank_rerank::CpuBlasStatus{"Prescott", "SkylakeX"}.generic()));
+  EXPECT_TRUE((rank_rerank::CpuBlasStatus{"Nehalem", "Haswell"}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Cooperlake", "Cooperlake"}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Zen", "Haswell"}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"SkylakeX", "Cooperlake"}.generic()));
+  // No vector kernels apply (an ARM or an old x86 CPU): whatever OpenBLAS chose is its best.
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Prescott", ""}.generic()));
 }

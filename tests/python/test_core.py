@@ -36,3 +36,24 @@ def test_device_names_are_parsed_and_checked():
         rank_rerank.resolve_device("metal")
     with pytest.raises(RuntimeError):
         rank_rerank.resolve_device("cuda:%d" % rank_rerank.cuda_status()["device_count"])
+
+
+def test_import_chooses_vector_openblas_kernels_when_unset():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    probe = ("import json, os, rank_rerank; "
+             "print(json.dumps([os.environ.get('OPENBLAS_CORETYPE'), rank_rerank.cpu_blas()]))")
+    run = lambda e: json.loads(subprocess.run([sys.executable, "-c", probe], env=e, check=True,
+                                              capture_output=True, text=True).stdout)
+    chosen, blas = run(env)
+    assert set(blas) == {"core", "recommended", "generic"}
+    assert chosen == (blas["recommended"] or None)
+    assert not blas["generic"]
+    # The user's own choice is kept.
+    chosen, blas = run({**env, "OPENBLAS_CORETYPE": "Prescott"})
+    assert chosen == "Prescott" and blas["core"] == "Prescott"
+    assert blas["generic"] == bool(blas["recommended"])

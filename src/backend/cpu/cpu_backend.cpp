@@ -11,11 +11,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
 #include "backend/backend.hpp"
 #include "backend/cpu/cpu_kernels.hpp"
+#include "rank_rerank/cpu_blas.hpp"
 #include "rank_rerank/threading.hpp"
 
 namespace rank_rerank::backend {
@@ -36,8 +38,17 @@ std::pair<std::size_t, std::size_t> block_of(std::size_t n, std::size_t count, s
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int num_threads) : threads_(num_threads) {
-    static std::once_flag blas_single_threaded;
-    std::call_once(blas_single_threaded, [] { openblas_set_num_threads(1); });
+    static std::once_flag blas_set_up;
+    std::call_once(blas_set_up, [] {
+      openblas_set_num_threads(1);
+      const CpuBlasStatus blas = cpu_blas_status();
+      if (blas.generic())
+        std::fprintf(stderr,
+                     "rank_rerank: OpenBLAS runs its generic '%s' kernels on a CPU that takes its "
+                     "'%s' ones (this OpenBLAS does not know the CPU model); the CPU encoder is "
+                     "about 4x slower. Set OPENBLAS_CORETYPE=%s before the process starts.\n",
+                     blas.core.c_str(), blas.recommended.c_str(), blas.recommended.c_str());
+    });
   }
 
   std::string_view name() const noexcept override { return "cpu"; }
