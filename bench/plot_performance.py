@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COLOURS = {"CPU MaxSim": "#4c72b0", "Tokenizer": "#55a868", "GPU MaxSim": "#c44e52",
-           "GPU encoder": "#8172b2", "Reranking": "#ccb974", "Multi-GPU": "#64b5cd"}
+           "GPU encoder": "#8172b2", "Reranking": "#ccb974", "Multi-GPU": "#64b5cd",
+           "CPU encoder": "#dd8452"}
 
 
 def main():
