@@ -42,8 +42,8 @@ HWY_AFTER_NAMESPACE();
 #include <benchmark/benchmark.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -161,7 +161,8 @@ void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtyp
       flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["tokens"] = static_cast<double>(c.offsets.back());
   static constexpr const char* kPathNames[] = {"highway_float", "highway_bits", "native_bf16",
-                                               "native_int8",   "amx_bf16",     "amx_int8"};
+                                               "native_int8",   "amx_bf16",     "amx_int8",
+                                               "highway_int8"};
   state.SetLabel(std::string(rr::dtype_name(query_dtype)) + " query, " +
                  kPathNames[static_cast<int>(rr::detail::kernel_path(prepared))]);
   if (first_thread) {

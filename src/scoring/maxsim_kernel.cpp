@@ -27,7 +27,7 @@ std::atomic<std::size_t> g_rows_per_call{kMaxRowsPerKernelCall};
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// The int8 kernel accumulates 255 * 127 per dimension in int32.
+// The int8 kernels accumulate up to 255 * 127 per dimension in int32.
 constexpr std::size_t kMaxInt8Dim = 65536;
 
 bool all_finite(const float* x, std::size_t n) {
@@ -49,8 +49,11 @@ KernelPath choose_path(DType query, DType doc, std::size_t dim, bool cosine, boo
     return KernelPath::amx_int8;
   if (native && doc == DType::bf16 && native_bf16_preferred()) return KernelPath::native_bf16;
   // int8 cannot represent a non-finite query; the float path then gives the exact NaN / inf.
-  if (native && doc == DType::i8 && query_finite && dim <= kMaxInt8Dim && native_int8_available())
-    return KernelPath::native_int8;
+  const bool int8 = doc == DType::i8 && query_finite && dim <= kMaxInt8Dim;
+  if (native && int8 && native_int8_available()) return KernelPath::native_int8;
+  // Not subject to the native switch: this is the Highway path of int8 documents, and tests and
+  // benchmarks reach it on each target through hwy::SetSupportedTargetsForTest.
+  if (int8) return KernelPath::highway_int8;
   return KernelPath::highway_float;
 }
 
@@ -98,24 +101,32 @@ void prepare_bf16_pairs(PreparedQuery::Impl& q, const std::vector<float>& rows) 
       });
 }
 
-void prepare_int8_quads(PreparedQuery::Impl& q, const std::vector<float>& rows) {
-  // Same rule as quantize(): scale = max|q| / 127, round half to even.
+// The query rows quantized to int8 (row-major), by the rule of quantize(): scale = max|q| / 127,
+// round half to even. Fills q.int8_scales.
+std::vector<std::int8_t> quantize_query_int8(PreparedQuery::Impl& q,
+                                             const std::vector<float>& rows) {
   std::vector<std::int8_t> values(q.rows * q.dim);
   q.int8_scales.assign(q.padded_rows(), 0.0f);
-  q.int8_corrections.assign(q.padded_rows(), 0);
   for (std::size_t i = 0; i < q.rows; ++i) {
     const float* row = rows.data() + i * q.dim;
     float max_abs = 0.0f;
     for (std::size_t k = 0; k < q.dim; ++k) max_abs = std::max(max_abs, std::fabs(row[k]));
     const float scale = max_abs / 127.0f;
     q.int8_scales[i] = scale;
-    std::int32_t sum = 0;
     for (std::size_t k = 0; k < q.dim; ++k) {
       const float v =
           scale > 0.0f ? std::clamp(std::nearbyint(row[k] / scale), -127.0f, 127.0f) : 0.0f;
       values[i * q.dim + k] = static_cast<std::int8_t>(v);
-      sum += static_cast<std::int32_t>(v);
     }
+  }
+  return values;
+}
+
+void prepare_int8_quads(PreparedQuery::Impl& q, const std::vector<std::int8_t>& values) {
+  q.int8_corrections.assign(q.padded_rows(), 0);
+  for (std::size_t i = 0; i < q.rows; ++i) {
+    std::int32_t sum = 0;
+    for (std::size_t k = 0; k < q.dim; ++k) sum += values[i * q.dim + k];
     q.int8_corrections[i] = -128 * sum;
   }
   q.int8_quads = transpose<std::uint32_t>(
@@ -125,6 +136,18 @@ void prepare_int8_quads(PreparedQuery::Impl& q, const std::vector<float>& rows) 
           word |=
               static_cast<std::uint32_t>(static_cast<std::uint8_t>(values[i * q.dim + 4 * p + b]))
               << (8 * b);
+        return word;
+      });
+}
+
+void prepare_int16_pairs(PreparedQuery::Impl& q, const std::vector<std::int8_t>& values) {
+  q.int16_pairs = transpose<std::uint32_t>(
+      q.rows, q.groups, (q.dim + 1) / 2, [&](std::size_t i, std::size_t p) {
+        std::uint32_t word = 0;
+        for (std::size_t h = 0; h < 2 && 2 * p + h < q.dim; ++h)
+          word |= static_cast<std::uint32_t>(
+                      static_cast<std::uint16_t>(std::int16_t{values[i * q.dim + 2 * p + h]}))
+                  << (16 * h);
         return word;
       });
 }
@@ -196,7 +219,10 @@ PreparedQuery::PreparedQuery(const TokenMatrix& query, DType doc_dtype, bool cos
       break;
     case KernelPath::native_int8:
     case KernelPath::amx_int8:
-      prepare_int8_quads(q, rows);
+      prepare_int8_quads(q, quantize_query_int8(q, rows));
+      break;
+    case KernelPath::highway_int8:
+      prepare_int16_pairs(q, quantize_query_int8(q, rows));
       break;
   }
 }
@@ -229,7 +255,7 @@ void max_similarity(const PreparedQuery& prepared, const TokenMatrix& doc, float
     // The int8 kernels' integer arithmetic assumes finite scales; otherwise the float path.
     // The AMX kernels give row maxima only; alignments come from the next-best kernel.
     const bool alignments = argmax != nullptr || token_best != nullptr;
-    bool native = false, amx = false;
+    bool native = false, amx = false, int16 = false;
     switch (q.path) {
       case KernelPath::native_bf16:
         native = true;
@@ -244,6 +270,9 @@ void max_similarity(const PreparedQuery& prepared, const TokenMatrix& doc, float
       case KernelPath::amx_bf16:
         amx = !alignments;
         break;
+      case KernelPath::highway_int8:
+        int16 = all_finite(chunk.scales, chunk.rows);
+        break;
       case KernelPath::highway_float:
       case KernelPath::highway_bits:
         break;
@@ -252,6 +281,8 @@ void max_similarity(const PreparedQuery& prepared, const TokenMatrix& doc, float
       score_amx(q, chunk, state);
     } else if (native) {
       score_native(q, chunk, state);
+    } else if (int16) {
+      score_highway_int8(q, chunk, state);
     } else {
       score_highway(q, chunk, state);
     }

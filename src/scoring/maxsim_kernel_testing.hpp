@@ -10,8 +10,9 @@
 namespace rank_rerank::detail {
 
 // Whether queries prepared from now on may use the native AVX-512 bf16 / int8 kernels
-// (default: yes, where the CPU has them). With false they use the Highway float path, whose
-// target tests choose with hwy::SetSupportedTargetsForTest.
+// (default: yes, where the CPU has them). With false they use the Highway paths (float32, or
+// int16 multiply-adds for int8 documents), whose target tests choose with
+// hwy::SetSupportedTargetsForTest.
 void set_native_kernels_enabled(bool enabled) noexcept;
 
 // Whether queries prepared from now on may use the AMX tile kernels (default: yes, where the CPU

@@ -24,6 +24,8 @@ enum class KernelPath : std::uint8_t {
   native_int8,    // AVX512_VNNI vpdpbusd on int8 documents, query quantized to int8
   amx_bf16,       // AMX tdpbf16ps on bf16 documents (dot, dim % 32 == 0), query as native_bf16
   amx_int8,       // AMX tdpbssd on int8 documents (dot, dim % 64 == 0), query as native_int8
+  highway_int8,   // int16 multiply-add pairs (vpmaddwd) on int8 documents, query as native_int8,
+                  // on the x86 Highway targets; other targets decode as highway_float
 };
 
 struct PreparedQuery::Impl {
@@ -49,13 +51,20 @@ struct PreparedQuery::Impl {
   // one 32-bit word (low half = dimension 2p), transposed like `transposed` with dim / 2 pairs.
   hwy::AlignedFreeUniquePtr<std::uint32_t[]> bf16_pairs;
 
-  // native_int8 and amx_int8: dimensions (4p .. 4p + 3) of the query quantized to int8 with a
-  // per-row scale, packed in one 32-bit word, ceil(dim / 4) quads per row (missing dimensions are
-  // 0), transposed like `transposed`; per row (padded to groups * kQueryGroup) the scale and -128 *
-  // sum_k q_k, which cancels the +128 offset of the document bytes.
+  // native_int8, amx_int8 and highway_int8: the query quantized to int8 with a per-row scale
+  // (max|q| / 127, round half to even); int8_scales holds the scales, padded to
+  // groups * kQueryGroup rows. native_int8 and amx_int8 read the values from int8_quads:
+  // dimensions (4p .. 4p + 3) packed in one 32-bit word, ceil(dim / 4) quads per row (missing
+  // dimensions are 0), transposed like `transposed`, and add int8_corrections per row,
+  // -128 * sum_k q_k, which cancels the +128 offset of the document bytes.
   hwy::AlignedFreeUniquePtr<std::uint32_t[]> int8_quads;
   std::vector<float> int8_scales;
   std::vector<std::int32_t> int8_corrections;
+
+  // highway_int8: dimensions (2p, 2p + 1) of the same int8 query values as two int16 in one
+  // 32-bit word (low half = dimension 2p), ceil(dim / 2) pairs per row (a missing dimension is 0),
+  // transposed like `transposed`.
+  hwy::AlignedFreeUniquePtr<std::uint32_t[]> int16_pairs;
 
   // highway_bits: the query's packed bits as 32-bit words (bytes in memory order, bits past dim
   // cleared), ceil(dim / 32) words per row, transposed like `transposed`.

@@ -90,9 +90,9 @@ void check_case(const Case& c) {
 
   // Rounding error of a float32 dot product is at most about dim * u * sum |q_k d_k|; cosine
   // adds the two normalisations (a few ulps, plus the doc norm's own dim * u / 2). The native
-  // bf16 kernel rounds the query to bf16 (relative error 2^-8 per component); the native int8
-  // kernel rounds it to multiples of max|q| / 127 (absolute error max|q| / 254 per component,
-  // times sum |d_k|).
+  // bf16 kernel rounds the query to bf16 (relative error 2^-8 per component); the int8 kernels
+  // round it to multiples of max|q| / 127 (absolute error max|q| / 254 per component, times
+  // sum |d_k|).
   double rel = (2.0 * static_cast<double>(c.dim) + 16.0) * kUnit;
   using rr::detail::KernelPath;
   if (path == KernelPath::native_bf16 || path == KernelPath::amx_bf16) rel += 1.0 / 256;
@@ -100,7 +100,8 @@ void check_case(const Case& c) {
   double doc_abs = 0;
   for (std::size_t j = 0; j < n; ++j) doc_abs = std::max(doc_abs, ref.doc_abs_sums[j]);
   auto int8_error = [&](std::size_t i) {
-    return path == KernelPath::native_int8 || path == KernelPath::amx_int8
+    return path == KernelPath::native_int8 || path == KernelPath::amx_int8 ||
+                   path == KernelPath::highway_int8
                ? ref.query_max_abs[i] / 254 * doc_abs
                : 0.0;
   };
@@ -210,6 +211,14 @@ TEST_P(MaxSimKernel, NativePathsAreChosenWhereAvailable) {
             native && rr::detail::native_bf16_preferred());
   EXPECT_EQ(i8 == rr::detail::KernelPath::native_int8,
             native && rr::detail::native_int8_available());
+  if (i8 != rr::detail::KernelPath::native_int8) {
+    EXPECT_EQ(i8, rr::detail::KernelPath::highway_int8);
+  }
+  // Past the int32 range of the integer tiles, int8 documents are decoded to float32.
+  std::vector<float> wide(65537, 0.5f);
+  EXPECT_EQ(rr::detail::kernel_path(rr::detail::PreparedQuery(
+                rr::TokenMatrix::from({wide.data(), 1, wide.size()}), DType::i8, false)),
+            rr::detail::KernelPath::highway_float);
   if (native && !rr::detail::native_int8_available()) GTEST_SKIP() << "CPU without AVX-512 VNNI";
 }
 
@@ -267,6 +276,113 @@ TEST_P(MaxSimKernel, NaNIsStickyAndInfinityPropagates) {
         c.query[11 * dim + dim - 1] = kInf;  // an infinite query component
         check_case(c);
       }
+    }
+  }
+}
+
+TEST_P(MaxSimKernel, NonFiniteQueryAgainstInt8TakesTheFloatPath) {
+  // int8 cannot hold NaN or infinity: such a query is scored in float32, NaN sticky as ever.
+  std::mt19937 rng(10);
+  for (const bool cosine : {false, true}) {
+    for (const std::size_t dim : {3, 33, 128}) {
+      Case c = random_case(rng, DType::f32, DType::i8, dim, 20, 70, cosine);
+      c.query[7 * dim] = kNaN;
+      c.query[11 * dim + dim - 1] = kInf;
+      check_case(c);
+      const rr::TokenMatrix query = rr::TokenMatrix::from({c.query.data(), 20, dim});
+      EXPECT_EQ(rr::detail::kernel_path(rr::detail::PreparedQuery(query, DType::i8, cosine)),
+                rr::detail::KernelPath::highway_float);
+    }
+  }
+}
+
+// A query of integers whose largest magnitude per row is 127 has query scale 1, so the int8
+// kernels must give float(q . d) * doc_scale. The integer tiles (VNNI natively, vpmaddwd on the
+// x86 Highway targets: maxsim_int16-inl.h) give it bit for bit, also where vpmaddubsw would
+// saturate (adjacent components at +-127 against bytes at -128 and 127), at odd dims and at the
+// largest dim they take (65536, where |q . d| reaches 2^30); other targets decode to float32.
+TEST_P(MaxSimKernel, Int8DotProductsAreExactOnIntegerTiles) {
+  const std::int64_t target = GetParam().target;
+  const bool integer = target == 0 ? rr::detail::native_int8_available()
+                                   : (target & (HWY_AVX2 | HWY_AVX3 | HWY_AVX3_DL)) != 0;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> q_value(-127, 127), d_value(-128, 127);
+  std::uniform_real_distribution<float> scale_value(-2.0f, 2.0f);
+  for (const std::size_t dim : {1, 2, 3, 31, 33, 64, 127, 130, 65536}) {
+    SCOPED_TRACE("dim " + std::to_string(dim));
+    const std::size_t m = dim > 1000 ? 3 : 21, n = dim > 1000 ? 4 : 45;
+    std::vector<float> q(m * dim);
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t k = 0; k < dim; ++k) {
+        // Rows 0 and 1: every component at +127 / alternating sign pairs; then random.
+        const float v = i == 0   ? 127.0f
+                        : i == 1 ? ((k / 2) % 2 ? -127.0f : 127.0f)
+                                 : static_cast<float>(q_value(rng));
+        q[i * dim + k] = v;
+      }
+      q[i * dim] = i % 2 ? -127.0f : 127.0f;  // max |q| = 127 in every row
+    }
+    rr::QuantizedTokens doc;
+    doc.dtype = DType::i8;
+    doc.rows = n;
+    doc.dim = dim;
+    doc.bytes.resize(n * dim);
+    doc.scales.resize(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      for (std::size_t k = 0; k < dim; ++k) {
+        // Rows 0, 1, 2: every byte -128, every byte 127, pairs alternating; then random.
+        const int v = j == 0   ? -128
+                      : j == 1 ? 127
+                      : j == 2 ? ((k / 2) % 2 ? 127 : -128)
+                               : d_value(rng);
+        doc.bytes[j * dim + k] = static_cast<std::uint8_t>(static_cast<std::int8_t>(v));
+      }
+      doc.scales[j] = j < 3 ? 1.0f : scale_value(rng);
+    }
+    std::vector<float> expected_max(m, -kInf), expected_best(n, -kInf);
+    std::vector<std::int64_t> expected_arg(m, -1);
+    std::vector<double> tolerance(m, 0.0);
+    for (std::size_t i = 0; i < m; ++i) {
+      for (std::size_t j = 0; j < n; ++j) {
+        std::int64_t dot = 0, abs_sum = 0;
+        for (std::size_t k = 0; k < dim; ++k) {
+          const auto product = static_cast<std::int64_t>(q[i * dim + k]) *
+                               static_cast<std::int8_t>(doc.bytes[j * dim + k]);
+          dot += product;
+          abs_sum += product < 0 ? -product : product;
+        }
+        const float sim = static_cast<float>(dot) * doc.scales[j];  // query scale 1
+        if (sim > expected_max[i]) {
+          expected_max[i] = sim;
+          expected_arg[i] = static_cast<std::int64_t>(j);
+        }
+        expected_best[j] = std::max(expected_best[j], sim);
+        // Float32 accumulation on the other targets (see check_case).
+        tolerance[i] =
+            std::max(tolerance[i], (2.0 * static_cast<double>(dim) + 16.0) * kUnit *
+                                       static_cast<double>(abs_sum) * std::fabs(doc.scales[j]));
+      }
+    }
+    const rr::TokenMatrix query = rr::TokenMatrix::from({q.data(), m, dim});
+    const rr::detail::PreparedQuery prepared(query, DType::i8, false);
+    std::vector<float> row_max(m), row_max_plain(m), token_best(n);
+    std::vector<std::int64_t> argmax(m);
+    rr::detail::max_similarity(prepared, doc.view(), row_max.data(), argmax.data(),
+                               token_best.data());
+    rr::detail::max_similarity(prepared, doc.view(), row_max_plain.data(), nullptr, nullptr);
+    for (std::size_t i = 0; i < m; ++i) {
+      SCOPED_TRACE("query row " + std::to_string(i));
+      if (integer) {
+        EXPECT_EQ(row_max[i], expected_max[i]);
+        EXPECT_EQ(row_max_plain[i], expected_max[i]);
+        EXPECT_EQ(argmax[i], expected_arg[i]);
+      } else {
+        EXPECT_NEAR(row_max[i], expected_max[i], tolerance[i]);
+        EXPECT_NEAR(row_max_plain[i], expected_max[i], tolerance[i]);
+      }
+    }
+    if (integer) {
+      EXPECT_EQ(token_best, expected_best);
     }
   }
 }

@@ -18,6 +18,11 @@ inline constexpr std::size_t kMaxRowsPerKernelCall = std::size_t{1} << 30;
 // that was compiled and that the CPU supports (see hwy::SetSupportedTargetsForTest).
 void score_highway(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state);
 
+// kernels/maxsim_hwy.cpp: path highway_int8 (only call when the document scales are finite), on
+// the same Highway target as score_highway.
+void score_highway_int8(const PreparedQuery::Impl& q, const TokenMatrix& doc,
+                        const RowState& state);
+
 // Highway targets compiled into the kernels and supported by this CPU, best first.
 std::vector<std::int64_t> highway_kernel_targets();
 

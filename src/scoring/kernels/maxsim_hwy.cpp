@@ -3,6 +3,9 @@
 //     are decoded to float32 (bit: +1 / -1) in a small scratch and scored by the same FMA tile;
 //     the int8 scale and the cosine norm are applied per token after the dot product.
 //   highway_bits: bit query x bit documents, sim = dim - 2 * popcount(q XOR d).
+//   highway_int8: float32 query quantized to int8 x int8 documents, both widened to int16 and
+//     multiplied in int32 (kernels/maxsim_int16-inl.h) on the x86 targets, as highway_float on
+//     the others.
 
 // Compile AVX2, AVX3 and AVX3_DL (Ice Lake / Zen 4: native 32-bit popcount) plus the scalar
 // fallback; the 128-bit x86 targets would only cost build time.
@@ -24,6 +27,7 @@
 #include "rank_rerank/quantize.hpp"
 #include "scoring/kernels/kernel_entry.hpp"
 #include "scoring/kernels/maxsim_blocks-inl.h"
+#include "scoring/kernels/maxsim_int16-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace rank_rerank::detail::HWY_NAMESPACE {
@@ -256,6 +260,17 @@ void ScoreDocument(const PreparedQuery::Impl& q, const TokenMatrix& doc, const R
   }
 }
 
+// Path highway_int8, with finite document scales (the caller checks them).
+void ScoreInt8Document(const PreparedQuery::Impl& q, const TokenMatrix& doc,
+                       const RowState& state) {
+#if RANK_RERANK_INT16_TILE
+  Int16Source source(q, doc);
+#else
+  FloatSource source(q, doc);
+#endif
+  ScoreBlocks(q, doc.rows, state, source);
+}
+
 }  // namespace rank_rerank::detail::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -263,9 +278,15 @@ HWY_AFTER_NAMESPACE();
 namespace rank_rerank::detail {
 
 HWY_EXPORT(ScoreDocument);
+HWY_EXPORT(ScoreInt8Document);
 
 void score_highway(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state) {
   HWY_DYNAMIC_DISPATCH(ScoreDocument)(q, doc, state);
+}
+
+void score_highway_int8(const PreparedQuery::Impl& q, const TokenMatrix& doc,
+                        const RowState& state) {
+  HWY_DYNAMIC_DISPATCH(ScoreInt8Document)(q, doc, state);
 }
 
 std::vector<std::int64_t> highway_kernel_targets() {
