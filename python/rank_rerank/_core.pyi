@@ -31,6 +31,13 @@ class DeviceDict(TypedDict):
 def list_devices() -> list[DeviceDict]: ...
 def resolve_device(device: str) -> str: ...
 
+class CpuBlasDict(TypedDict):
+    core: str
+    recommended: str
+    generic: bool
+
+def cpu_blas() -> CpuBlasDict: ...
+
 # ---- maxsim ---------------------------------------------------------------------------------
 
 Similarity = Literal["dot", "cosine"]
