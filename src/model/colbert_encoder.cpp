@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <future>
 #include <unordered_set>
 
 #include "core/stopwatch.hpp"
@@ -155,7 +154,9 @@ struct ColbertEncoder::Impl {
     backend::Buffer values;
     std::vector<std::int64_t> offsets;
   };
-  BackendRows encode_in_backend(const Prepared& prepared, bool is_query, EncodeStats* stats) const {
+  BackendRows encode_in_backend(const std::vector<std::string_view>& texts, bool is_query,
+                                EncodeStats* stats) const {
+    const Prepared prepared = tokenize(texts, is_query, stats);
     const Stopwatch encode_clock;
     backend::Backend& be = *backends.backends[0];
     BackendRows out;
@@ -164,10 +165,10 @@ struct ColbertEncoder::Impl {
     try {
       out.values = be.allocate(rows * dim());
     } catch (const backend::DeviceOutOfMemory& oom) {
-      throw Error(ErrorKind::runtime,
-                  "ColbertEncoder: the " + std::to_string(rows) + " vectors of " +
-                      std::to_string(prepared.encodings.size()) +
-                      " texts do not fit in device memory (" + oom.what() + ")");
+      throw Error(ErrorKind::runtime, "ColbertEncoder: the " + std::to_string(rows) +
+                                          " vectors of " + std::to_string(texts.size()) +
+                                          " texts do not fit in device memory (" + oom.what() +
+                                          ")");
     }
     run_passes(prepared, stats,
                [&](std::size_t, std::span<const std::size_t> items, const model::PackedIds& batch,
@@ -205,23 +206,8 @@ struct ColbertEncoder::Impl {
       if (stats) stats->score_ms += score_clock.ms();
       return scores;
     }
-    // On a device, the documents are tokenized on another thread while the queries' passes run
-    // (on the CPU both would want the same cores).
-    const bool overlap = be.name() != "cpu";
-    double documents_tokenize_ms = 0;
-    std::future<Prepared> documents_ids;
-    if (overlap)
-      documents_ids = std::async(std::launch::async, [&] {
-        const Stopwatch clock;
-        Prepared prepared = prepare(documents, false);
-        documents_tokenize_ms = clock.ms();
-        return prepared;
-      });
-    const BackendRows q = encode_in_backend(tokenize(queries, true, stats), true, stats);
-    const Prepared documents_prepared =
-        overlap ? documents_ids.get() : tokenize(documents, false, stats);
-    if (overlap && stats) stats->tokenize_ms += documents_tokenize_ms;
-    const BackendRows d = encode_in_backend(documents_prepared, false, stats);
+    const BackendRows q = encode_in_backend(queries, true, stats);
+    const BackendRows d = encode_in_backend(documents, false, stats);
     check_queries_have_vectors(q.offsets);
     const Stopwatch score_clock;
     std::vector<float> scores = be.maxsim_candidates(q.values.data(), q.offsets, d.values.data(),
