@@ -23,7 +23,7 @@ struct ModelArgs {
   std::string device = "auto";
   std::string devices;  // "" or a device list: "cuda:0,cuda:1", "cuda:all"
   std::string dtype = "float32";
-  std::size_t batch_tokens = 16384;
+  std::size_t batch_tokens = 32768;
   std::size_t max_length = 0;  // 0: the checkpoint's
   std::size_t query_length = 0;
   int threads = 0;

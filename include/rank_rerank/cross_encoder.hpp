@@ -23,7 +23,7 @@ struct CrossEncoderOptions {
   std::size_t batch_size = 32;  // at most this many texts per forward pass
   // At most this many tokens per forward pass (a longer text gets a pass of its own); inputs are
   // sorted by length into passes, results come back in input order.
-  std::size_t max_batch_tokens = 16384;
+  std::size_t max_batch_tokens = 32768;
   int num_threads = 0;  // 0: rank_rerank::default_num_threads()
   // Where the model runs: nullopt picks CUDA when usable, else the CPU (saying why once); an
   // explicit device that cannot be used throws.

@@ -51,7 +51,7 @@ struct RerankerOptions {
   // "cuda:all" (parse_devices). The encoder runs data parallel over them (docs/multi_gpu.md).
   std::string devices;
   // Tokens per encoder forward pass (a text longer than the budget gets a pass of its own).
-  std::size_t max_batch_tokens = 16384;
+  std::size_t max_batch_tokens = 32768;
   // Document truncation in tokens: ColBERT document_length, cross-encoder max_length (pair),
   // dense max_seq_length. nullopt keeps the checkpoint's value.
   std::optional<std::size_t> max_length;

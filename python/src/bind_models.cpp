@@ -149,7 +149,7 @@ void bind_models(nb::module_& m) {
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
           nb::arg("num_threads") = 0, nb::arg("max_seq_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
-          nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 16384,
+          nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 32768,
           nb::arg("device") = nb::none(), nb::arg("devices") = nb::none(),
           nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id (resolved in the huggingface_hub\n"
@@ -214,7 +214,7 @@ void bind_models(nb::module_& m) {
           nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
           nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
-          nb::arg("max_batch_tokens") = 16384, nb::arg("device") = nb::none(),
+          nb::arg("max_batch_tokens") = 32768, nb::arg("device") = nb::none(),
           nb::arg("devices") = nb::none(), nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. query_length / document_length\n"
           "override the checkpoint's settings; texts are sorted by length into forward passes of\n"
@@ -236,7 +236,7 @@ void bind_models(nb::module_& m) {
           nb::arg("num_threads") = 0, nb::arg("query_length") = nb::none(),
           nb::arg("document_length") = nb::none(), nb::arg("revision") = "main",
           nb::arg("cache_dir") = nb::none(), nb::arg("offline") = nb::none(),
-          nb::arg("max_batch_tokens") = 16384, nb::arg("device") = nb::none(),
+          nb::arg("max_batch_tokens") = 32768, nb::arg("device") = nb::none(),
           nb::arg("devices") = nb::none(), nb::arg("dtype") = "float32",
           "The same as the constructor, named as PyLate's ColBERT(model_name_or_path) loads.")
       .def(
@@ -300,7 +300,7 @@ void bind_models(nb::module_& m) {
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("batch_size") = 32,
           nb::arg("num_threads") = 0, nb::arg("max_length") = nb::none(),
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
-          nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 16384,
+          nb::arg("offline") = nb::none(), nb::arg("max_batch_tokens") = 32768,
           nb::arg("device") = nb::none(), nb::arg("devices") = nb::none(),
           nb::arg("dtype") = "float32",
           "Load from a local directory or a Hugging Face repo id. max_length overrides the\n"

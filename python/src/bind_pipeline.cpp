@@ -181,7 +181,7 @@ void bind_pipeline(nb::module_& m) {
           },
           nb::arg("name_or_path"), nb::kw_only(), nb::arg("kind") = "auto",
           nb::arg("device") = "auto", nb::arg("devices") = nb::none(), nb::arg("dtype") = "float32",
-          nb::arg("max_batch_tokens") = 16384, nb::arg("max_length") = nb::none(),
+          nb::arg("max_batch_tokens") = 32768, nb::arg("max_length") = nb::none(),
           nb::arg("query_length") = nb::none(), nb::arg("num_threads") = 0,
           nb::arg("revision") = "main", nb::arg("cache_dir") = nb::none(),
           nb::arg("offline") = nb::none(),

@@ -31,7 +31,7 @@ struct ColbertEncoder::Impl {
   std::int32_t mask_id = 0;
   std::unordered_set<std::int32_t> skiplist;
   std::size_t batch_size = 32;
-  std::size_t max_batch_tokens = 16384;
+  std::size_t max_batch_tokens = 32768;
 
   // Token ids of every text with PyLate's query / document preparation, and per text how many
   // leading tokens attention may look at.

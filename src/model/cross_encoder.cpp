@@ -30,7 +30,7 @@ struct CrossEncoder::Impl {
   backend::Activation activation = backend::Activation::identity;
   std::size_t max_length = 512;
   std::size_t batch_size = 32;
-  std::size_t max_batch_tokens = 16384;
+  std::size_t max_batch_tokens = 32768;
 };
 
 namespace {

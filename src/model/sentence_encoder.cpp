@@ -26,7 +26,7 @@ struct SentenceEncoder::Impl {
   bool normalize = false;
   std::size_t max_seq_length = 0;
   std::size_t batch_size = 32;
-  std::size_t max_batch_tokens = 16384;
+  std::size_t max_batch_tokens = 32768;
 
   // Token ids of every text, truncated to max_seq_length.
   std::vector<Encoding> tokenize(const std::vector<std::string_view>& texts) const {
