@@ -32,6 +32,9 @@
 
 namespace rank_rerank::gpu {
 
+// Whether the GPU kernels take token vectors of this dimension (32, 64, 96 or 128).
+bool supports_dim(std::size_t dim) noexcept;
+
 // Token rows in device memory: row-major [rows, dim] in `dtype` (row_bytes(dtype, dim) each).
 struct DeviceTokens {
   DType dtype = DType::f32;

@@ -376,16 +376,7 @@ void bind_gpu_maxsim(nb::module_& m) {
               nb::gil_scoped_release release;
               ranked = s.set.top_k(queries, k, parse_similarity(similarity));
             }
-            std::vector<std::int64_t> idx;
-            std::vector<float> best;
-            for (const auto& row : ranked)
-              for (const Ranked& r : row) {
-                idx.push_back(r.index);
-                best.push_back(r.score);
-              }
-            const std::size_t n_q = ranked.size();
-            return nb::make_tuple(to_numpy(std::move(idx), {n_q, k}),
-                                  to_numpy(std::move(best), {n_q, k}));
+            return ranked_rows_to_numpy(ranked, k);
           },
           "query"_a, "k"_a, "query_offsets"_a = nb::none(), "similarity"_a = "dot",
           "The k best documents of each query, ranked on the device: (indices int64 [n_queries, "

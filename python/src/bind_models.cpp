@@ -62,6 +62,19 @@ void set_compute(Options& options, const std::optional<std::string>& device, nb:
   options.dtype = parse_compute_dtype(dtype);
 }
 
+// The batching, threading and hub options every encoder shares.
+template <class Options>
+void set_loading(Options& options, std::size_t batch_size, std::size_t max_batch_tokens,
+                 int num_threads, const std::string& revision,
+                 const std::optional<std::string>& cache_dir, std::optional<bool> offline) {
+  options.batch_size = batch_size;
+  options.max_batch_tokens = max_batch_tokens;
+  options.num_threads = num_threads;
+  options.hub.revision = revision;
+  if (cache_dir) options.hub.cache_dir = *cache_dir;
+  options.hub.offline = offline;
+}
+
 // An encoder's devices() as strings.
 template <class Encoder>
 std::vector<std::string> devices_of(const Encoder& encoder) {
@@ -108,14 +121,9 @@ ColbertEncoderOptions colbert_options(std::size_t batch_size, int num_threads,
                                       const std::string& dtype) {
   ColbertEncoderOptions options;
   set_compute(options, device, devices, dtype);
-  options.batch_size = batch_size;
-  options.max_batch_tokens = max_batch_tokens;
-  options.num_threads = num_threads;
+  set_loading(options, batch_size, max_batch_tokens, num_threads, revision, cache_dir, offline);
   options.query_length = query_length;
   options.document_length = document_length;
-  options.hub.revision = revision;
-  if (cache_dir) options.hub.cache_dir = *cache_dir;
-  options.hub.offline = offline;
   return options;
 }
 
@@ -136,13 +144,9 @@ void bind_models(nb::module_& m) {
              std::optional<std::string> device, nb::handle devices, const std::string& dtype) {
             SentenceEncoderOptions options;
             set_compute(options, device, devices, dtype);
-            options.batch_size = batch_size;
-            options.max_batch_tokens = max_batch_tokens;
-            options.num_threads = num_threads;
+            set_loading(options, batch_size, max_batch_tokens, num_threads, revision, cache_dir,
+                        offline);
             options.max_seq_length = max_seq_length;
-            options.hub.revision = revision;
-            if (cache_dir) options.hub.cache_dir = *cache_dir;
-            options.hub.offline = offline;
             nb::gil_scoped_release release;
             new (self) SentenceEncoder(SentenceEncoder::from_pretrained(name_or_path, options));
           },
@@ -287,13 +291,9 @@ void bind_models(nb::module_& m) {
              const std::string& dtype) {
             CrossEncoderOptions options;
             set_compute(options, device, devices, dtype);
-            options.batch_size = batch_size;
-            options.max_batch_tokens = max_batch_tokens;
-            options.num_threads = num_threads;
+            set_loading(options, batch_size, max_batch_tokens, num_threads, revision, cache_dir,
+                        offline);
             options.max_length = max_length;
-            options.hub.revision = revision;
-            if (cache_dir) options.hub.cache_dir = *cache_dir;
-            options.hub.offline = offline;
             nb::gil_scoped_release release;
             new (self) CrossEncoder(CrossEncoder::from_pretrained(name_or_path, options));
           },

@@ -12,6 +12,7 @@
 
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/tensor.hpp"
+#include "rank_rerank/topk.hpp"
 
 namespace rank_rerank::python {
 
@@ -25,7 +26,8 @@ using IndexVector = nb::ndarray<const std::int64_t, nb::ndim<1>, nb::c_contig, n
 
 // Numpy arrays handed back to Python own a heap buffer through a capsule.
 template <class T>
-nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& values, std::initializer_list<std::size_t> shape) {
+nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& values,
+                                   std::initializer_list<std::size_t> shape) {
   auto* owned = new std::vector<T>(std::move(values));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
   return nb::ndarray<nb::numpy, T>(owned->data(), shape, owner);
@@ -36,12 +38,23 @@ nb::ndarray<nb::numpy, T> to_numpy(std::vector<T>&& values) {
   return to_numpy(std::move(values), {n});
 }
 
-inline MatrixView matrix_view(const FloatMatrix& a) {
-  return {a.data(), a.shape(0), a.shape(1)};
+// Top-k rows (k entries each) as (indices int64 [rows, k], scores float32 [rows, k]).
+inline nb::tuple ranked_rows_to_numpy(const std::vector<std::vector<Ranked>>& ranked,
+                                      std::size_t k) {
+  std::vector<std::int64_t> indices;
+  std::vector<float> scores;
+  for (const auto& row : ranked)
+    for (const Ranked& r : row) {
+      indices.push_back(r.index);
+      scores.push_back(r.score);
+    }
+  const std::size_t rows = ranked.size();
+  return nb::make_tuple(to_numpy(std::move(indices), {rows, k}),
+                        to_numpy(std::move(scores), {rows, k}));
 }
-inline TokenMatrix token_matrix(const FloatMatrix& a) {
-  return TokenMatrix::from(matrix_view(a));
-}
+
+inline MatrixView matrix_view(const FloatMatrix& a) { return {a.data(), a.shape(0), a.shape(1)}; }
+inline TokenMatrix token_matrix(const FloatMatrix& a) { return TokenMatrix::from(matrix_view(a)); }
 
 // Float rows given as a Python list of lists (the seed crate's Vec<Vec<f32>> form), copied
 // into contiguous storage; every row must have the same length.

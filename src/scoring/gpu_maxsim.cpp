@@ -19,6 +19,10 @@ static_assert(static_cast<int>(DType::f32) == gd::kF32 &&
               static_cast<int>(DType::bf16) == gd::kBF16 &&
               static_cast<int>(DType::i8) == gd::kI8 && static_cast<int>(DType::bit) == gd::kBit);
 
+bool supports_dim(std::size_t dim) noexcept {
+  return dim == 32 || dim == 64 || dim == 96 || dim == 128;
+}
+
 namespace {
 
 std::string shape(std::size_t rows, std::size_t dim) {
@@ -31,7 +35,7 @@ std::string shape(std::size_t rows, std::size_t dim) {
 }
 
 void check_dim(std::size_t dim, std::string_view what) {
-  if (dim != 32 && dim != 64 && dim != 96 && dim != 128)
+  if (!supports_dim(dim))
     throw_unsupported(std::string(what) + ": dimension " + std::to_string(dim) +
                       " is not supported on the GPU (32, 64, 96 or 128)");
 }

@@ -71,6 +71,12 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
   }
 }
 
+TEST(GpuMaxSimChecks, SupportedDimensionsAreTheKernelWidths) {
+  for (std::size_t dim : {32, 64, 96, 128}) EXPECT_TRUE(rank_rerank::gpu::supports_dim(dim)) << dim;
+  for (std::size_t dim : {0, 1, 16, 20, 31, 48, 100, 127, 129, 256})
+    EXPECT_FALSE(rank_rerank::gpu::supports_dim(dim)) << dim;
+}
+
 TEST(GpuMaxSimChecks, BadArgumentsAreRejectedBeforeTheDevice) {
   std::vector<float> q(4 * 32, 0.5f), d(6 * 64, 0.5f);
   std::vector<std::int64_t> off{0, 6};

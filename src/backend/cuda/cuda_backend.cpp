@@ -28,6 +28,7 @@
 #include "backend/cuda/maxsim_candidates.hpp"
 #include "backend/cuda/op_timer.hpp"
 #include "rank_rerank/backend_status.hpp"
+#include "rank_rerank/gpu_maxsim.hpp"
 #include "rank_rerank/threading.hpp"
 
 namespace rank_rerank::backend {
@@ -328,7 +329,7 @@ class CudaBackend final : public Backend {
     select();
     if (mode_ != Mode::eager)
       throw Error(ErrorKind::runtime, "CUDA backend: maxsim_candidates while recording");
-    if (!cuda::device_maxsim_supports(dim)) {
+    if (!gpu::supports_dim(dim)) {
       // The fused kernels have no tile for this width: the rows are scored on the host.
       std::vector<float> q(static_cast<std::size_t>(query_offsets.back()) * dim);
       std::vector<float> d(static_cast<std::size_t>(document_offsets.back()) * dim);

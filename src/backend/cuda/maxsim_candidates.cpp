@@ -7,10 +7,6 @@
 
 namespace rank_rerank::backend::cuda {
 
-bool device_maxsim_supports(std::size_t dim) noexcept {
-  return dim == 32 || dim == 64 || dim == 96 || dim == 128;
-}
-
 std::vector<float> device_maxsim_candidates(const std::shared_ptr<DeviceContext>& context,
                                             DType dtype, const void* queries,
                                             std::span<const std::int64_t> query_offsets,

@@ -14,11 +14,8 @@
 
 namespace rank_rerank::backend::cuda {
 
-// Whether the kernels take rows of `dim` columns (32, 64, 96 or 128).
-bool device_maxsim_supports(std::size_t dim) noexcept;
-
 // The op for rows of `dtype` (f32, f16 or bf16) in `context`'s device memory, enqueued on its
-// stream; dim must be supported. Returns when the scores are on the host.
+// stream; dim must be one gpu::supports_dim accepts. Returns when the scores are on the host.
 std::vector<float> device_maxsim_candidates(const std::shared_ptr<DeviceContext>& context,
                                             DType dtype, const void* queries,
                                             std::span<const std::int64_t> query_offsets,

@@ -128,16 +128,7 @@ void launch_kind(const ScoreLaunch& p) {
 
 template <int KIND>
 void launch_dims(const ScoreLaunch& p) {
-  switch (p.docs.dim) {
-    case 32:
-      return launch_kind<KIND, 1>(p);
-    case 64:
-      return launch_kind<KIND, 2>(p);
-    case 96:
-      return launch_kind<KIND, 3>(p);
-    default:
-      return launch_kind<KIND, 4>(p);
-  }
+  with_dim_panels(p.docs.dim, [&](auto panels) { launch_kind<KIND, decltype(panels)::value>(p); });
 }
 
 // Which family scores f16 / bf16 / int8 documents. RANK_RERANK_GPU_MAXSIM_KERNEL=registers or

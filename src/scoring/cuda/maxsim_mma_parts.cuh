@@ -15,7 +15,9 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "scoring/cuda/maxsim_device.cuh"
 
@@ -441,6 +443,22 @@ __device__ __forceinline__ void finish_doc(float mx[4][2], const QueryGroup<KIND
   // Lanes of one quad hold different columns; every quad holds the same sums after the max.
   sum = quad_sum(sum);
   if ((threadIdx.x & 31) == 0) add_score(out, index, static_cast<float>(sum), first_group);
+}
+
+// Calls launch(std::integral_constant<int, KP>{}) with KP = dim / 32 (dim 32, 64, 96 or 128): the
+// number of 32-wide dimension panels, a compile-time parameter of the tensor-core kernels.
+template <class Launch>
+void with_dim_panels(std::size_t dim, Launch&& launch) {
+  switch (dim) {
+    case 32:
+      return launch(std::integral_constant<int, 1>{});
+    case 64:
+      return launch(std::integral_constant<int, 2>{});
+    case 96:
+      return launch(std::integral_constant<int, 3>{});
+    default:
+      return launch(std::integral_constant<int, 4>{});
+  }
 }
 
 }  // namespace rank_rerank::gpu_detail::mma
