@@ -4,7 +4,8 @@
 // Descriptors are built once per exact shape. The algorithm is chosen once per shape bucket (rows
 // rounded up to a power of two, the other dimensions exact) and shared by the whole process, so a
 // new batch size costs nothing when its bucket has been seen. In f16 / bf16 cuBLASLt's heuristic
-// proposes its top 16 and each is timed on the first real operands of the bucket; f32 takes the
+// proposes its top 16 and each is timed on the first real operands of the bucket (launched back to
+// back inside a CUDA Graph, as the forward pass runs them); f32 takes the
 // heuristic's first pick (reproducible numbers, as the CPU-matching default dtype should give).
 // While the stream is captured into a CUDA Graph nothing can be timed: the first pick is taken.
 #pragma once
@@ -50,6 +51,9 @@ class LtGemm {
                  unsigned alignment, const Operands& operands);
   bool choose_algorithm(const Plan& plan, unsigned alignment, const Operands& operands,
                         bool time_candidates, cublasLtMatmulAlgo_t& algo);
+  // Times `launches` runs of `algo` captured in one CUDA Graph; false if it cannot run.
+  bool time_in_graph(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands,
+                     int launches, cudaEvent_t start, cudaEvent_t stop, float& ms);
   cublasStatus_t run(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands);
 
   std::shared_ptr<DeviceContext> context_;

@@ -46,12 +46,25 @@ __device__ void layernorm_row(const float* row, int cols, const T* gamma, const 
 
 constexpr int kWarpRows = 4;  // rows per block of the warp-per-row kernels
 
+// Lane l's vectors l, l + 32, ... (those below `vectors`) of a row of 16-byte vectors.
+template <int kVecs>
+__device__ __forceinline__ void load_lane_vectors(const void* row, int vectors, int lane,
+                                                  uint4 (&out)[kVecs]) {
+  const uint4* p = reinterpret_cast<const uint4*>(row);
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i)
+    if (lane + 32 * i < vectors) out[i] = __ldg(p + lane + 32 * i);
+}
+
 // LayerNorm of one row held by a warp: lane l owns vectors l, l + 32, ... (those below `vectors`)
-// of v, already summed; writes the normalised row to `out`.
+// of v, already summed; writes the normalised row to `out`. The caller loads its lanes' gamma and
+// beta vectors before the row itself, so their latency hides behind the row's (with few rows, as
+// in a batch of one, each load is a round trip the whole kernel waits for).
 template <typename T, int kVecs>
 __device__ __forceinline__ void layernorm_warp_row(float (&v)[kVecs][Vec16<T>::size], int vectors,
-                                                   int cols, const T* gamma, const T* beta,
-                                                   float eps, T* out, int lane) {
+                                                   int cols, const uint4 (&g)[kVecs],
+                                                   const uint4 (&b)[kVecs], float eps, T* out,
+                                                   int lane) {
   constexpr int n = Vec16<T>::size;
   float sum = 0.0f;
 #pragma unroll
@@ -70,16 +83,14 @@ __device__ __forceinline__ void layernorm_warp_row(float (&v)[kVecs][Vec16<T>::s
         squares += d * d;
       }
   const float inv = rsqrtf(warp_sum(squares) / static_cast<float>(cols) + eps);
-  const uint4* g = reinterpret_cast<const uint4*>(gamma);
-  const uint4* b = reinterpret_cast<const uint4*>(beta);
   uint4* o = reinterpret_cast<uint4*>(out);
 #pragma unroll
   for (int i = 0; i < kVecs; ++i) {
     const int k = lane + 32 * i;
     if (k >= vectors) continue;
     float gv[n], bv[n], r[n];
-    unpack16<T>(__ldg(g + k), gv);
-    unpack16<T>(__ldg(b + k), bv);
+    unpack16<T>(g[i], gv);
+    unpack16<T>(b[i], bv);
 #pragma unroll
     for (int j = 0; j < n; ++j) r[j] = (v[i][j] - mean) * inv * gv[j] + bv[j];
     o[k] = pack16<T>(r);
@@ -95,6 +106,9 @@ __global__ void __launch_bounds__(kWarpRows * 32)
   const std::size_t row = blockIdx.x * std::size_t{kWarpRows} + (threadIdx.x >> 5);
   if (row >= rows) return;
   const int vectors = cols / n;
+  uint4 g[kVecs], b[kVecs];
+  load_lane_vectors(gamma, vectors, lane, g);
+  load_lane_vectors(beta, vectors, lane, b);
   T* xr = x + row * cols;
   const uint4* xv = reinterpret_cast<const uint4*>(xr);
   const uint4* rv = reinterpret_cast<const uint4*>(residual + row * cols);
@@ -109,7 +123,7 @@ __global__ void __launch_bounds__(kWarpRows * 32)
 #pragma unroll
     for (int j = 0; j < n; ++j) v[i][j] += a[j];
   }
-  layernorm_warp_row<T, kVecs>(v, vectors, cols, gamma, beta, eps, xr, lane);
+  layernorm_warp_row<T, kVecs>(v, vectors, cols, g, b, eps, xr, lane);
 }
 
 template <typename T, int kVecs>
@@ -123,6 +137,9 @@ __global__ void __launch_bounds__(kWarpRows * 32)
   const std::size_t t = blockIdx.x * std::size_t{kWarpRows} + (threadIdx.x >> 5);
   if (t >= tokens) return;
   const int vectors = hidden / n;
+  uint4 g[kVecs], b[kVecs];
+  load_lane_vectors(gamma, vectors, lane, g);
+  load_lane_vectors(beta, vectors, lane, b);
   const uint4* w = reinterpret_cast<const uint4*>(word + static_cast<std::size_t>(ids[t]) * hidden);
   const uint4* p =
       reinterpret_cast<const uint4*>(position + static_cast<std::size_t>(positions[t]) * hidden);
@@ -146,7 +163,7 @@ __global__ void __launch_bounds__(kWarpRows * 32)
       for (int j = 0; j < n; ++j) v[i][j] += a[j];
     }
   }
-  layernorm_warp_row<T, kVecs>(v, vectors, hidden, gamma, beta, eps, out + t * hidden, lane);
+  layernorm_warp_row<T, kVecs>(v, vectors, hidden, g, b, eps, out + t * hidden, lane);
 }
 
 template <typename T>
