@@ -10,7 +10,8 @@ namespace rank_rerank {
 struct EncodeStats {
   std::size_t texts = 0;   // texts (or pairs) encoded
   std::size_t tokens = 0;  // their tokens after truncation, special tokens included
-  double tokenize_ms = 0;  // wall-clock time of the tokenizer
+  double tokenize_ms = 0;  // wall-clock time the call spent tokenizing or waiting for the
+                           // tokenizer (GPU encoders tokenize ahead on a thread of their own)
   double encode_ms = 0;    // forward passes, heads and the copy of the results to host memory
                            // (score_candidates: until the device finished them; nothing copied)
   double score_ms = 0;     // score_candidates: MaxSim and the scores' copy to host memory

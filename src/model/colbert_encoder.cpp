@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <numeric>
+#include <ranges>
+#include <span>
 #include <unordered_set>
 
 #include "core/stopwatch.hpp"
@@ -13,6 +16,7 @@
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
 #include "model/replicas.hpp"
+#include "model/tokenize_ahead.hpp"
 #include "rank_rerank/error.hpp"
 
 namespace rank_rerank {
@@ -32,6 +36,7 @@ struct ColbertEncoder::Impl {
   std::unordered_set<std::int32_t> skiplist;
   std::size_t batch_size = 32;
   std::size_t max_batch_tokens = 32768;
+  std::unique_ptr<model::TokenizerThread> tokenizer_thread;  // none on the CPU
 
   // Token ids of every text with PyLate's query / document preparation, and per text how many
   // leading tokens attention may look at.
@@ -46,7 +51,8 @@ struct ColbertEncoder::Impl {
     EncodeOptions options;
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{budget});
     options.padding = std::optional<PaddingOptions>();
-    options.num_threads = backends.backends[0]->num_threads();
+    options.num_threads =
+        model::tokenizer_threads(backends.backends[0]->num_threads(), tokenizer_thread.get());
     const bool expand = is_query && settings.do_query_expansion;
     Prepared prepared{tokenizer.encode_batch(texts, {}, options), {}};
     for (Encoding& e : prepared.encodings) {
@@ -117,59 +123,61 @@ struct ColbertEncoder::Impl {
                                      pass);
   }
 
-  Prepared tokenize(const std::vector<std::string_view>& texts, bool is_query,
-                    EncodeStats* stats) const {
-    const Stopwatch clock;
-    Prepared prepared = prepare(texts, is_query);
-    if (stats) stats->tokenize_ms += clock.ms();
-    return prepared;
+  // The chunks one call's texts are tokenized and encoded in (model/tokenize_ahead.hpp).
+  std::vector<model::TextChunk> chunks_of(std::span<const std::string_view> texts,
+                                          bool is_query) const {
+    return model::plan_chunks(model::byte_sizes(texts),
+                              is_query ? settings.query_length : settings.document_length,
+                              batch_size, max_batch_tokens * backends.backends.size());
   }
 
   PackedEmbeddings encode(const std::vector<std::string_view>& texts, bool is_query,
                           EncodeStats* stats) const {
-    const Prepared prepared = tokenize(texts, is_query, stats);
-    const Stopwatch encode_clock;
     PackedEmbeddings out;
     out.dim = dim();
-    out.offsets = kept_offsets(prepared, is_query);
-    out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
-    run_passes(prepared, stats,
-               [&](std::size_t replica, std::span<const std::size_t> items,
-                   const model::PackedIds& batch, const backend::Buffer& x) {
-                 std::vector<float> host(batch.ids.size() * out.dim);
-                 backends.backends[replica]->download(x.data(), host.size(), host.data());
-                 for_each_kept(
-                     batch, items, out.offsets, is_query, [&](std::size_t t, std::int64_t row) {
-                       std::copy_n(host.data() + t * out.dim, out.dim,
-                                   out.values.data() + row * static_cast<std::int64_t>(out.dim));
-                     });
-               });
-    if (stats) stats->encode_ms += encode_clock.ms();
+    out.offsets.push_back(0);
+    const std::vector<model::TextChunk> chunks = chunks_of(texts, is_query);
+    model::tokenize_ahead(
+        tokenizer_thread.get(), std::span<const model::TextChunk>(chunks),
+        [&](const model::TextChunk& chunk) { return prepare(chunk.of(texts), is_query); },
+        [&](const model::TextChunk& chunk, const Prepared& prepared) {
+          // The chunk's texts take the next rows of the output, in input order.
+          const std::int64_t base = out.offsets.back();
+          for (std::int64_t end : kept_offsets(prepared, is_query) | std::views::drop(1))
+            out.offsets.push_back(base + end);
+          out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
+          const std::span<const std::int64_t> rows =
+              std::span<const std::int64_t>(out.offsets).subspan(chunk.begin);
+          run_passes(
+              prepared, stats,
+              [&](std::size_t replica, std::span<const std::size_t> items,
+                  const model::PackedIds& batch, const backend::Buffer& x) {
+                std::vector<float> host(batch.ids.size() * out.dim);
+                backends.backends[replica]->download(x.data(), host.size(), host.data());
+                for_each_kept(batch, items, rows, is_query, [&](std::size_t t, std::int64_t row) {
+                  std::copy_n(host.data() + t * out.dim, out.dim,
+                              out.values.data() + row * static_cast<std::int64_t>(out.dim));
+                });
+              });
+        },
+        stats);
     return out;
   }
 
-  // The kept vectors of `texts` packed in the memory of the single backend, text i in rows
+  // The kept vectors of some texts packed in the memory of the single backend, text i in rows
   // [offsets[i], offsets[i + 1]) of `values`; nothing is copied to the host.
   struct BackendRows {
     backend::Buffer values;
-    std::vector<std::int64_t> offsets;
+    std::vector<std::int64_t> offsets{0};
   };
-  BackendRows encode_in_backend(const std::vector<std::string_view>& texts, bool is_query,
-                                EncodeStats* stats) const {
-    const Prepared prepared = tokenize(texts, is_query, stats);
-    const Stopwatch encode_clock;
+
+  // The kept vectors of `prepared` as BackendRows. The passes are only queued.
+  BackendRows encode_in_backend(const Prepared& prepared, bool is_query, EncodeStats* stats) const {
     backend::Backend& be = *backends.backends[0];
     BackendRows out;
     out.offsets = kept_offsets(prepared, is_query);
-    const auto rows = static_cast<std::size_t>(out.offsets.back());
-    try {
-      out.values = be.allocate(rows * dim());
-    } catch (const backend::DeviceOutOfMemory& oom) {
-      throw Error(ErrorKind::runtime, "ColbertEncoder: the " + std::to_string(rows) +
-                                          " vectors of " + std::to_string(texts.size()) +
-                                          " texts do not fit in device memory (" + oom.what() +
-                                          ")");
-    }
+    out.values =
+        allocate_rows(static_cast<std::size_t>(out.offsets.back()), prepared.encodings.size());
     run_passes(prepared, stats,
                [&](std::size_t, std::span<const std::size_t> items, const model::PackedIds& batch,
                    const backend::Buffer& x) {
@@ -181,9 +189,39 @@ struct ColbertEncoder::Impl {
                                });
                  be.copy_rows(x.data(), from, out.values.data(), to, dim());
                });
-    // The passes were only queued: encode_ms covers them running.
-    be.synchronize();
-    if (stats) stats->encode_ms += encode_clock.ms();
+    return out;
+  }
+
+  backend::Buffer allocate_rows(std::size_t rows, std::size_t texts) const {
+    try {
+      return backends.backends[0]->allocate(rows * dim());
+    } catch (const backend::DeviceOutOfMemory& oom) {
+      throw Error(ErrorKind::runtime, "ColbertEncoder: the " + std::to_string(rows) +
+                                          " vectors of " + std::to_string(texts) +
+                                          " texts do not fit in device memory (" + oom.what() +
+                                          ")");
+    }
+  }
+
+  // One BackendRows from the parts encoded chunk by chunk, in order (the only part itself).
+  BackendRows concatenate(std::vector<BackendRows> parts) const {
+    if (parts.size() == 1) return std::move(parts.front());
+    BackendRows out;
+    for (const BackendRows& part : parts) {
+      const std::int64_t base = out.offsets.back();
+      for (std::int64_t end : part.offsets | std::views::drop(1)) out.offsets.push_back(base + end);
+    }
+    out.values =
+        allocate_rows(static_cast<std::size_t>(out.offsets.back()), out.offsets.size() - 1);
+    std::int64_t base = 0;
+    for (const BackendRows& part : parts) {
+      std::vector<std::int64_t> from(static_cast<std::size_t>(part.offsets.back())),
+          to(from.size());
+      std::iota(from.begin(), from.end(), 0);
+      std::iota(to.begin(), to.end(), base);
+      backends.backends[0]->copy_rows(part.values.data(), from, out.values.data(), to, dim());
+      base += part.offsets.back();
+    }
     return out;
   }
 
@@ -206,8 +244,32 @@ struct ColbertEncoder::Impl {
       if (stats) stats->score_ms += score_clock.ms();
       return scores;
     }
-    const BackendRows q = encode_in_backend(queries, true, stats);
-    const BackendRows d = encode_in_backend(documents, false, stats);
+    // The queries' chunks, then the documents': the documents' first chunk is tokenized while the
+    // queries are encoded.
+    struct Chunk {
+      model::TextChunk texts;
+      bool is_query;
+    };
+    std::vector<Chunk> chunks;
+    for (const model::TextChunk& c : chunks_of(queries, true)) chunks.push_back({c, true});
+    for (const model::TextChunk& c : chunks_of(documents, false)) chunks.push_back({c, false});
+    std::vector<BackendRows> query_parts, document_parts;
+    model::tokenize_ahead(
+        tokenizer_thread.get(), std::span<const Chunk>(chunks),
+        [&](const Chunk& chunk) {
+          return prepare(chunk.texts.of(chunk.is_query ? queries : documents), chunk.is_query);
+        },
+        [&](const Chunk& chunk, const Prepared& prepared) {
+          (chunk.is_query ? query_parts : document_parts)
+              .push_back(encode_in_backend(prepared, chunk.is_query, stats));
+        },
+        stats);
+    const Stopwatch wait_clock;
+    const BackendRows q = concatenate(std::move(query_parts));
+    const BackendRows d = concatenate(std::move(document_parts));
+    // The passes were only queued: the encoding time covers them running.
+    be.synchronize();
+    if (stats) stats->encode_ms += wait_clock.ms();
     check_queries_have_vectors(q.offsets);
     const Stopwatch score_clock;
     std::vector<float> scores = be.maxsim_candidates(q.values.data(), q.offsets, d.values.data(),
@@ -310,6 +372,7 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
         {model::TransformerEncoder::load(bert.config, bert.weights, backends.backends[r]),
          std::move(projections[r])});
   Tokenizer tokenizer = model::load_tokenizer(path_or_id, hub);
+  std::unique_ptr<model::TokenizerThread> thread = model::tokenizer_thread_for(backends.devices[0]);
   auto impl = std::make_unique<Impl>(Impl{std::move(backends),
                                           std::move(replicas),
                                           std::move(tokenizer),
@@ -319,7 +382,8 @@ ColbertEncoder ColbertEncoder::from_pretrained(std::string_view path_or_id,
                                           0,
                                           {},
                                           options.batch_size,
-                                          options.max_batch_tokens});
+                                          options.max_batch_tokens,
+                                          std::move(thread)});
   impl->query_marker = marker_id(impl->tokenizer, impl->settings.query_prefix, "query prefix");
   impl->document_marker =
       marker_id(impl->tokenizer, impl->settings.document_prefix, "document prefix");

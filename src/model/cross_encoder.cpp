@@ -7,11 +7,11 @@
 #include <array>
 #include <cmath>
 
-#include "core/stopwatch.hpp"
 #include "model/batching.hpp"
 #include "model/dense.hpp"
 #include "model/pretrained.hpp"
 #include "model/replicas.hpp"
+#include "model/tokenize_ahead.hpp"
 #include "rank_rerank/error.hpp"
 
 namespace rank_rerank {
@@ -31,6 +31,7 @@ struct CrossEncoder::Impl {
   std::size_t max_length = 512;
   std::size_t batch_size = 32;
   std::size_t max_batch_tokens = 32768;
+  std::unique_ptr<model::TokenizerThread> tokenizer_thread;  // none on the CPU
 };
 
 namespace {
@@ -124,11 +125,13 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
          be.upload(w.get(head.dense + ".bias", std::array{h}), w), be.upload(classifier, w),
          be.upload(w.get(head.output + ".bias", std::array{labels}), w)});
   }
+  std::unique_ptr<model::TokenizerThread> thread = model::tokenizer_thread_for(backends.devices[0]);
   auto impl = std::make_unique<Impl>(
       Impl{std::move(backends), std::move(replicas), model::load_tokenizer(path_or_id, hub),
            head.activation, static_cast<std::size_t>(labels),
            resolve_activation(bert.config_json, static_cast<std::size_t>(labels)),
-           bert.config.max_sequence_length(), options.batch_size, options.max_batch_tokens});
+           bert.config.max_sequence_length(), options.batch_size, options.max_batch_tokens,
+           std::move(thread)});
 
   // As sentence-transformers: the tokenizer's model_max_length, capped by the position table.
   if (auto tc = hf_resolve_optional(path_or_id, "tokenizer_config.json", hub)) {
@@ -155,39 +158,49 @@ std::vector<float> CrossEncoder::predict(
   EncodeOptions options;
   options.truncation = std::optional<TruncationOptions>(TruncationOptions{m.max_length});
   options.padding = std::optional<PaddingOptions>();
-  options.num_threads = m.backends.backends[0]->num_threads();
+  options.num_threads =
+      model::tokenizer_threads(m.backends.backends[0]->num_threads(), m.tokenizer_thread.get());
   std::vector<std::string_view> queries, documents;
+  std::vector<std::size_t> bytes;
   for (const auto& [query, document] : pairs) {
     queries.push_back(query);
     documents.push_back(document);
+    bytes.push_back(query.size() + document.size());
   }
-  const Stopwatch tokenize_clock;
-  const std::vector<Encoding> encodings = m.tokenizer.encode_batch(queries, documents, options);
-  if (stats) stats->tokenize_ms += tokenize_clock.ms();
-  const Stopwatch encode_clock;
-  const std::vector<std::size_t> lengths = model::lengths_of(encodings);
-  model::for_each_batch_on_devices(
-      model::plan_batches(lengths, m.batch_size, m.max_batch_tokens), lengths, m.backends,
-      "CrossEncoder.predict", stats, [&](std::size_t replica, std::span<const std::size_t> items) {
-        const Impl::Replica& r = m.replicas[replica];
-        backend::Backend& be = *m.backends.backends[replica];
-        const model::PackedIds batch = model::PackedIds::gather(encodings, items);
-        const backend::Buffer tokens = r.encoder.forward(batch.view());
-        const std::size_t n = items.size();
-        backend::Buffer first = be.allocate(n * h);
-        be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
-        backend::Buffer dense = be.allocate(n * h);
-        be.linear(first.data(), n, h, r.dense_weight.data(), r.dense_bias.data(), h,
-                  m.dense_activation, dense.data());
-        backend::Buffer logits = be.allocate(n * m.labels);
-        be.linear(dense.data(), n, h, r.classifier_weight.data(), r.classifier_bias.data(),
-                  m.labels, m.activation, logits.data());
-        std::vector<float> host(logits.size());
-        be.download(logits.data(), logits.size(), host.data());
-        for (std::size_t k = 0; k < n; ++k)
-          std::copy_n(host.data() + k * m.labels, m.labels, scores.data() + items[k] * m.labels);
-      });
-  if (stats) stats->encode_ms += encode_clock.ms();
+  const std::vector<model::TextChunk> chunks = model::plan_chunks(
+      bytes, m.max_length, m.batch_size, m.max_batch_tokens * m.backends.backends.size());
+  model::tokenize_ahead(
+      m.tokenizer_thread.get(), std::span<const model::TextChunk>(chunks),
+      [&](const model::TextChunk& chunk) {
+        return m.tokenizer.encode_batch(chunk.of(queries), chunk.of(documents), options);
+      },
+      [&](const model::TextChunk& chunk, const std::vector<Encoding>& encodings) {
+        const std::vector<std::size_t> lengths = model::lengths_of(encodings);
+        model::for_each_batch_on_devices(
+            model::plan_batches(lengths, m.batch_size, m.max_batch_tokens), lengths, m.backends,
+            "CrossEncoder.predict", stats,
+            [&](std::size_t replica, std::span<const std::size_t> items) {
+              const Impl::Replica& r = m.replicas[replica];
+              backend::Backend& be = *m.backends.backends[replica];
+              const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+              const backend::Buffer tokens = r.encoder.forward(batch.view());
+              const std::size_t n = items.size();
+              backend::Buffer first = be.allocate(n * h);
+              be.pool(tokens.data(), h, batch.offsets, backend::Pooling::cls, first.data(), h);
+              backend::Buffer dense = be.allocate(n * h);
+              be.linear(first.data(), n, h, r.dense_weight.data(), r.dense_bias.data(), h,
+                        m.dense_activation, dense.data());
+              backend::Buffer logits = be.allocate(n * m.labels);
+              be.linear(dense.data(), n, h, r.classifier_weight.data(), r.classifier_bias.data(),
+                        m.labels, m.activation, logits.data());
+              std::vector<float> host(logits.size());
+              be.download(logits.data(), logits.size(), host.data());
+              for (std::size_t k = 0; k < n; ++k)
+                std::copy_n(host.data() + k * m.labels, m.labels,
+                            scores.data() + (chunk.begin + items[k]) * m.labels);
+            });
+      },
+      stats);
   if (apply_softmax)  // after the activation, as sentence-transformers (even for one label)
     for (std::size_t r = 0; r < pairs.size(); ++r) {
       float* row = scores.data() + r * m.labels;

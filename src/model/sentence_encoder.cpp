@@ -6,11 +6,11 @@
 #include <functional>
 
 #include "backend/backend.hpp"
-#include "core/stopwatch.hpp"
 #include "model/batching.hpp"
 #include "model/pretrained.hpp"
 #include "model/replicas.hpp"
 #include "model/sentence_modules.hpp"
+#include "model/tokenize_ahead.hpp"
 #include "model/transformer.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/json_config.hpp"
@@ -27,14 +27,29 @@ struct SentenceEncoder::Impl {
   std::size_t max_seq_length = 0;
   std::size_t batch_size = 32;
   std::size_t max_batch_tokens = 32768;
+  std::unique_ptr<model::TokenizerThread> tokenizer_thread;  // none on the CPU
 
-  // Token ids of every text, truncated to max_seq_length.
+  // Token ids of texts, truncated to max_seq_length.
   std::vector<Encoding> tokenize(const std::vector<std::string_view>& texts) const {
     EncodeOptions options;
     options.truncation = std::optional<TruncationOptions>(TruncationOptions{max_seq_length});
     options.padding = std::optional<PaddingOptions>();
-    options.num_threads = backends.backends[0]->num_threads();
+    options.num_threads =
+        model::tokenizer_threads(backends.backends[0]->num_threads(), tokenizer_thread.get());
     return tokenizer.encode_batch(texts, {}, options);
+  }
+
+  // Tokenizes `texts` chunk by chunk, the next chunk while this one is encoded
+  // (model/tokenize_ahead.hpp): encode(chunk, encodings of its texts).
+  void for_each_chunk(const std::vector<std::string_view>& texts, EncodeStats* stats,
+                      const std::function<void(const model::TextChunk&,
+                                               const std::vector<Encoding>&)>& encode) const {
+    const std::vector<model::TextChunk> chunks =
+        model::plan_chunks(model::byte_sizes(texts), max_seq_length, batch_size,
+                           max_batch_tokens * backends.backends.size());
+    model::tokenize_ahead(
+        tokenizer_thread.get(), std::span<const model::TextChunk>(chunks),
+        [&](const model::TextChunk& chunk) { return tokenize(chunk.of(texts)); }, encode, stats);
   }
 
   // Every planned pass of `encodings`, spread over the devices: run(replica, items).
@@ -109,9 +124,10 @@ SentenceEncoder SentenceEncoder::from_pretrained(std::string_view path_or_id,
   encoders.push_back(std::move(bert.encoder));
   for (std::size_t r = 1; r < backends.backends.size(); ++r)
     encoders.push_back(model::TransformerEncoder::load(config, bert.weights, backends.backends[r]));
-  return SentenceEncoder(std::make_unique<Impl>(
-      Impl{std::move(backends), std::move(encoders), std::move(tokenizer), std::move(pooling),
-           normalize, max_length, options.batch_size, options.max_batch_tokens}));
+  std::unique_ptr<model::TokenizerThread> thread = model::tokenizer_thread_for(backends.devices[0]);
+  return SentenceEncoder(std::make_unique<Impl>(Impl{
+      std::move(backends), std::move(encoders), std::move(tokenizer), std::move(pooling), normalize,
+      max_length, options.batch_size, options.max_batch_tokens, std::move(thread)}));
 }
 
 Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts,
@@ -122,27 +138,26 @@ Embeddings SentenceEncoder::encode(const std::vector<std::string_view>& texts,
   out.rows = texts.size();
   out.dim = dimension();
   out.values.resize(out.rows * out.dim);
-  const Stopwatch tokenize_clock;
-  const std::vector<Encoding> encodings = m.tokenize(texts);
-  if (stats) stats->tokenize_ms += tokenize_clock.ms();
-  const Stopwatch encode_clock;
-  m.for_each_pass(encodings, "SentenceEncoder.encode", stats,
-                  [&](std::size_t replica, std::span<const std::size_t> items) {
-                    backend::Backend& be = *m.backends.backends[replica];
-                    const model::PackedIds batch = model::PackedIds::gather(encodings, items);
-                    const backend::Buffer tokens = m.encoders[replica].forward(batch.view());
-                    backend::Buffer pooled = be.allocate(items.size() * out.dim);
-                    for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
-                      be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
-                              pooled.data() + k * word_dim, out.dim);
-                    if (m.normalize) be.l2_normalize_rows(pooled.data(), items.size(), out.dim);
-                    std::vector<float> host(pooled.size());
-                    be.download(pooled.data(), pooled.size(), host.data());
-                    for (std::size_t k = 0; k < items.size(); ++k)
-                      std::copy_n(host.data() + k * out.dim, out.dim,
-                                  out.values.data() + items[k] * out.dim);
-                  });
-  if (stats) stats->encode_ms += encode_clock.ms();
+  m.for_each_chunk(
+      texts, stats, [&](const model::TextChunk& chunk, const std::vector<Encoding>& encodings) {
+        m.for_each_pass(encodings, "SentenceEncoder.encode", stats,
+                        [&](std::size_t replica, std::span<const std::size_t> items) {
+                          backend::Backend& be = *m.backends.backends[replica];
+                          const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+                          const backend::Buffer tokens = m.encoders[replica].forward(batch.view());
+                          backend::Buffer pooled = be.allocate(items.size() * out.dim);
+                          for (std::size_t k = 0; k < m.pooling.modes.size(); ++k)
+                            be.pool(tokens.data(), word_dim, batch.offsets, m.pooling.modes[k],
+                                    pooled.data() + k * word_dim, out.dim);
+                          if (m.normalize)
+                            be.l2_normalize_rows(pooled.data(), items.size(), out.dim);
+                          std::vector<float> host(pooled.size());
+                          be.download(pooled.data(), pooled.size(), host.data());
+                          for (std::size_t k = 0; k < items.size(); ++k)
+                            std::copy_n(host.data() + k * out.dim, out.dim,
+                                        out.values.data() + (chunk.begin + items[k]) * out.dim);
+                        });
+      });
   return out;
 }
 
@@ -151,28 +166,27 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   const Impl& m = *impl_;
   PackedEmbeddings out;
   out.dim = hidden_size();
-  const Stopwatch tokenize_clock;
-  const std::vector<Encoding> encodings = m.tokenize(texts);
-  if (stats) stats->tokenize_ms += tokenize_clock.ms();
-  const Stopwatch encode_clock;
   out.offsets.push_back(0);
-  for (const Encoding& e : encodings)
-    out.offsets.push_back(out.offsets.back() + static_cast<std::int64_t>(e.ids.size()));
-  out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
-  m.for_each_pass(
-      encodings, "SentenceEncoder.encode_tokens", stats,
-      [&](std::size_t replica, std::span<const std::size_t> items) {
-        const model::PackedIds batch = model::PackedIds::gather(encodings, items);
-        const backend::Buffer tokens = m.encoders[replica].forward(batch.view());
-        std::vector<float> host(tokens.size());
-        m.backends.backends[replica]->download(tokens.data(), tokens.size(), host.data());
-        for (std::size_t k = 0; k < items.size(); ++k)
-          std::copy(
-              host.begin() + batch.offsets[k] * static_cast<std::ptrdiff_t>(out.dim),
-              host.begin() + batch.offsets[k + 1] * static_cast<std::ptrdiff_t>(out.dim),
-              out.values.begin() + out.offsets[items[k]] * static_cast<std::ptrdiff_t>(out.dim));
+  m.for_each_chunk(
+      texts, stats, [&](const model::TextChunk& chunk, const std::vector<Encoding>& encodings) {
+        // The chunk's texts take the next rows of the output, in input order.
+        for (const Encoding& e : encodings)
+          out.offsets.push_back(out.offsets.back() + static_cast<std::int64_t>(e.ids.size()));
+        out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
+        m.for_each_pass(
+            encodings, "SentenceEncoder.encode_tokens", stats,
+            [&](std::size_t replica, std::span<const std::size_t> items) {
+              const model::PackedIds batch = model::PackedIds::gather(encodings, items);
+              const backend::Buffer tokens = m.encoders[replica].forward(batch.view());
+              std::vector<float> host(tokens.size());
+              m.backends.backends[replica]->download(tokens.data(), tokens.size(), host.data());
+              const auto dim = static_cast<std::ptrdiff_t>(out.dim);
+              for (std::size_t k = 0; k < items.size(); ++k)
+                std::copy(host.begin() + batch.offsets[k] * dim,
+                          host.begin() + batch.offsets[k + 1] * dim,
+                          out.values.begin() + out.offsets[chunk.begin + items[k]] * dim);
+            });
       });
-  if (stats) stats->encode_ms += encode_clock.ms();
   return out;
 }
 
