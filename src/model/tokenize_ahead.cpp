@@ -49,15 +49,13 @@ std::unique_ptr<TokenizerThread> tokenizer_thread_for(const Device& device) {
 
 std::vector<TextChunk> plan_chunks(std::span<const std::size_t> text_bytes, std::size_t max_length,
                                    std::size_t max_items, std::size_t max_tokens) {
-  constexpr std::size_t kSpecialTokens = 2;
-  constexpr std::size_t kBytesPerToken = 4;
   const std::size_t chunk_items = 2 * std::max<std::size_t>(max_items, 1);
   const std::size_t chunk_tokens = 2 * std::max<std::size_t>(max_tokens, 1);
   std::vector<TextChunk> chunks;
   TextChunk chunk;
   std::size_t tokens = 0;
   for (std::size_t i = 0; i < text_bytes.size(); ++i) {
-    tokens += std::min(max_length, text_bytes[i] / kBytesPerToken + kSpecialTokens);
+    tokens += estimated_tokens(text_bytes[i], max_length);
     chunk.end = i + 1;
     if (chunk.end - chunk.begin >= chunk_items || tokens >= chunk_tokens) {
       chunks.push_back(chunk);
@@ -67,6 +65,12 @@ std::vector<TextChunk> plan_chunks(std::span<const std::size_t> text_bytes, std:
   }
   if (chunk.end > chunk.begin) chunks.push_back(chunk);
   return chunks;
+}
+
+std::size_t estimated_tokens(std::size_t bytes, std::size_t max_length) {
+  constexpr std::size_t kSpecialTokens = 2;
+  constexpr std::size_t kBytesPerToken = 4;
+  return std::min(max_length, bytes / kBytesPerToken + kSpecialTokens);
 }
 
 std::vector<std::size_t> byte_sizes(std::span<const std::string_view> texts) {
