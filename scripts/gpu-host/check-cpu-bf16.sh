@@ -36,8 +36,8 @@ for part in "$@"; do
     step bash -c ".venv/bin/python -m pytest -q -rs tests/python/test_cpu_bf16.py 2>&1 \
       | tee '$out/pytest_bf16.txt' | tail -n 4"
     ;;
-  minilm) bench minilm --models MiniLM-L6 --threads 16 1 --repeats 4 ;;
-  bert16) bench bert16 --models BERT-base --threads 16 --repeats 4 ;;
+  minilm) bench minilm --models MiniLM-L6 --threads 16 1 --repeats 3 ;;
+  bert16) bench bert16 --models BERT-base --threads 16 --repeats 3 ;;
   bert1) bench bert1 --models BERT-base --threads 1 --repeats 3 ;;
   *) echo "unknown part $part" >&2; status=1 ;;
   esac

@@ -4,6 +4,7 @@
 // through RANK_RERANK_CPU_BF16_KERNEL.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -58,42 +59,46 @@ class Bf16Kernels : public ::testing::TestWithParam<Bf16Kernel> {
 // operands (plus one bf16 rounding of each operand, 2^-8 relative each: 2^-7 to sum |x w|).
 TEST_P(Bf16Kernels, KernelMatchesFloat64OnOddShapes) {
   if (GetParam() == Bf16Kernel::decoded_f32) GTEST_SKIP() << "no kernel of its own: sgemm";
-  for (const std::size_t rows : {1, 3, 17, 33, 70}) {
-    for (const std::size_t in : {1, 37, 100, 389}) {
-      for (const std::size_t out : {1, 16, 37, 100, 389}) {
-        SCOPED_TRACE(std::to_string(rows) + " x " + std::to_string(in) + " -> " +
-                     std::to_string(out));
-        const std::vector<float> x = random_values(rows * in, 1.0f, unsigned(rows + in));
-        const std::vector<float> w = random_values(out * in, 0.2f, unsigned(in * out));
-        const std::vector<std::uint16_t> packed = cpu::pack_bf16_weight(w.data(), out, in);
-        // The whole width, and a column range that starts on a later panel and ends inside one.
-        std::vector<std::pair<std::size_t, std::size_t>> ranges{{0, out}};
-        if (out > 40) ranges.emplace_back(16, out - 5);
-        for (const auto& [c0, c1] : ranges) {
-          const std::size_t ldy = c1 - c0 + 3;
-          std::vector<float> y(rows * ldy, -99.0f);
-          cpu::linear_bf16(GetParam(), x.data(), rows, in, packed.data(), c0, c1, y.data(), ldy);
-          for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t c = c0; c < c1 + 3; ++c) {
-              const float got = y[r * ldy + c - c0];
-              if (c >= c1) {
-                ASSERT_EQ(got, -99.0f) << "wrote past column " << c1;
-                continue;
-              }
-              double rounded = 0, exact = 0, magnitude = 0;
-              for (std::size_t k = 0; k < in; ++k) {
-                const double xk = x[r * in + k], wk = w[c * in + k];
-                rounded += double(round_bf16(x[r * in + k])) * round_bf16(w[c * in + k]);
-                exact += xk * wk;
-                magnitude += std::abs(xk * wk);
-              }
-              ASSERT_NEAR(got, rounded, double(in) * 0x1p-23 * magnitude + 1e-30)
-                  << "row " << r << " col " << c;
-              ASSERT_NEAR(got, exact, (0x1p-7 + double(in) * 0x1p-23) * magnitude)
-                  << "row " << r << " col " << c;
-            }
+  // The last shape is deep enough for the rows to go in several chunks (512 KiB of bf16 each).
+  const std::vector<std::array<std::size_t, 3>> shapes = [] {
+    std::vector<std::array<std::size_t, 3>> v;
+    for (const std::size_t rows : {1, 3, 17, 33, 70})
+      for (const std::size_t in : {1, 37, 100, 389})
+        for (const std::size_t out : {1, 16, 37, 100, 389}) v.push_back({rows, in, out});
+    v.push_back({200, 3000, 37});
+    return v;
+  }();
+  for (const auto& [rows, in, out] : shapes) {
+    SCOPED_TRACE(std::to_string(rows) + " x " + std::to_string(in) + " -> " + std::to_string(out));
+    const std::vector<float> x = random_values(rows * in, 1.0f, unsigned(rows + in));
+    const std::vector<float> w = random_values(out * in, 0.2f, unsigned(in * out));
+    const std::vector<std::uint16_t> packed = cpu::pack_bf16_weight(w.data(), out, in);
+    // The whole width, and a column range that starts on a later panel and ends inside one.
+    std::vector<std::pair<std::size_t, std::size_t>> ranges{{0, out}};
+    if (out > 40) ranges.emplace_back(16, out - 5);
+    for (const auto& [c0, c1] : ranges) {
+      const std::size_t ldy = c1 - c0 + 3;
+      std::vector<float> y(rows * ldy, -99.0f);
+      cpu::linear_bf16(GetParam(), x.data(), rows, in, packed.data(), c0, c1, y.data(), ldy);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = c0; c < c1 + 3; ++c) {
+          const float got = y[r * ldy + c - c0];
+          if (c >= c1) {
+            ASSERT_EQ(got, -99.0f) << "wrote past column " << c1;
+            continue;
+          }
+          double rounded = 0, exact = 0, magnitude = 0;
+          for (std::size_t k = 0; k < in; ++k) {
+            const double xk = x[r * in + k], wk = w[c * in + k];
+            rounded += double(round_bf16(x[r * in + k])) * round_bf16(w[c * in + k]);
+            exact += xk * wk;
+            magnitude += std::abs(xk * wk);
+          }
+          ASSERT_NEAR(got, rounded, double(in) * 0x1p-23 * magnitude + 1e-30)
+              << "row " << r << " col " << c;
+          ASSERT_NEAR(got, exact, (0x1p-7 + double(in) * 0x1p-23) * magnitude)
+              << "row " << r << " col " << c;
         }
-      }
     }
   }
 }
