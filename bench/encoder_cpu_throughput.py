@@ -12,7 +12,10 @@ sentence embeddings from text (tokenization included):
   - ONNX Runtime CPU on the model exported here with torch.onnx (the HF fast tokenizer, batches
     sorted by length and padded per batch as sentence-transformers does, mean pooling in NumPy).
 Each side runs in its own process (warm-up, then --repeats timed calls); medians and min..max
-are printed, for every thread count given.
+are printed, for every thread count given. --dtypes float32 bfloat16 adds rank_rerank and PyTorch
+in bfloat16 (rank_rerank: bf16 linear layers on the kernel rank_rerank.cpu_blas() names;
+PyTorch: the model cast with .to(torch.bfloat16), oneDNN / AMX where the CPU has it); ONNX
+Runtime runs float32. Errors are against PyTorch float32; a summary table comes last.
 
     /tmp/refenv/bin/pip install onnxruntime onnx onnxscript
     PYTHONPATH=build/release/python /tmp/refenv/bin/python bench/encoder_cpu_throughput.py
@@ -135,15 +138,16 @@ def onnx_encoder(session, tokenizer, batch_size):
 
 
 SIDES = ("rank_rerank", "PyTorch (sentence-transformers)", "ONNX Runtime")
+REFERENCE = ("PyTorch (sentence-transformers)", "float32")
 
 
-def make_side(side, directory, threads, batch_size):
-    """The encode function of one side, built in the process that times it."""
+def make_side(side, dtype, directory, threads, batch_size):
+    """The encode function of one side in one dtype, built in the process that times it."""
     if side == "rank_rerank":
         import rank_rerank as rr
 
         ours = rr.SentenceEncoder(str(directory), num_threads=threads, max_seq_length=256,
-                                  batch_size=batch_size, device="cpu")
+                                  batch_size=batch_size, device="cpu", dtype=dtype)
         return ours.encode
     if side == "ONNX Runtime":
         import onnxruntime as ort
@@ -161,8 +165,10 @@ def make_side(side, directory, threads, batch_size):
 
     torch.set_num_threads(threads)
     st = SentenceTransformer(str(directory), device="cpu")
+    if dtype == "bfloat16":
+        st.to(torch.bfloat16)
     st.max_seq_length = 256
-    return lambda t: st.encode(t, batch_size=batch_size)
+    return lambda t: np.asarray(st.encode(t, batch_size=batch_size), dtype=np.float32)
 
 
 def time_side(args):
@@ -171,7 +177,7 @@ def time_side(args):
     load torch."""
     directory = pathlib.Path(args.side_dir)
     texts, _ = workload(FastTokenizer(directory), args.kind, args.texts)
-    encode = make_side(args.side, directory, args.threads[0], args.texts)
+    encode = make_side(args.side, args.side_dtype, directory, args.threads[0], args.texts)
     np.save(args.side_out, encode(texts))  # warm-up, and the agreement check
     times = []
     for _ in range(args.repeats):
@@ -181,7 +187,20 @@ def time_side(args):
     print(json.dumps(times))
 
 
-def throughput(name, directory, args):
+def sides(dtypes):
+    """(side, dtype) pairs to run: PyTorch float32 (the reference) always, ONNX Runtime in
+    float32, rank_rerank and PyTorch in every dtype asked for."""
+    runs = [(side, dtype) for dtype in dtypes for side in SIDES[:2]]
+    runs += [REFERENCE] if REFERENCE not in runs else []
+    return runs + [("ONNX Runtime", "float32")]
+
+
+def row_relative_error(got, want):
+    """max over rows of max |got - want| / max |want|, as the model tests measure."""
+    return float((np.abs(got - want).max(1) / np.abs(want).max(1)).max())
+
+
+def throughput(name, directory, args, summary):
     """Each side runs in its own process: thread pools of different runtimes (OpenMP of torch
     and of rank_rerank, ONNX Runtime's pool) spin after their work, and sharing a process would
     charge that spinning to whichever side runs next."""
@@ -195,24 +214,30 @@ def throughput(name, directory, args):
         for kind in ("fixed", "variable"):
             _, tokens = workload(tokenizer, kind, args.texts)
             times, values = {}, {}
-            for side in SIDES:
+            for side, dtype in sides(args.dtypes):
                 out = directory / "side.npy"
                 run = subprocess.run(
-                    [sys.executable, __file__, "--side", side, "--side-dir", str(directory),
-                     "--side-out", str(out), "--kind", kind, "--threads", str(threads),
-                     "--texts", str(args.texts), "--repeats", str(args.repeats)],
+                    [sys.executable, __file__, "--side", side, "--side-dtype", dtype,
+                     "--side-dir", str(directory), "--side-out", str(out), "--kind", kind,
+                     "--threads", str(threads), "--texts", str(args.texts),
+                     "--repeats", str(args.repeats)],
                     check=True, capture_output=True, text=True, env=env)
-                times[side] = json.loads(run.stdout.strip().splitlines()[-1])
-                values[side] = np.load(out)
+                times[side, dtype] = json.loads(run.stdout.strip().splitlines()[-1])
+                values[side, dtype] = np.load(out)
             label = "32 x 128" if kind == "fixed" else "16-256"
             print(f"{name}, {args.texts} texts {label} ({tokens} tokens), {threads} threads")
-            ours_median = statistics.median(times["rank_rerank"])
-            for side, t in times.items():
+            ours = {dtype: statistics.median(times["rank_rerank", dtype]) for dtype in args.dtypes}
+            for (side, dtype), t in times.items():
                 med = statistics.median(t)
-                err = np.abs(values[side] - values["PyTorch (sentence-transformers)"]).max()
-                print(f"  {side:32s} {med * 1e3:8.0f} ms ({min(t) * 1e3:.0f}..{max(t) * 1e3:.0f})"
-                      f" {tokens / med:7.0f} tokens/s  rank_rerank speed-up "
-                      f"{med / ours_median:.2f}x  max |diff| to PyTorch {err:.1e}")
+                err = np.abs(values[side, dtype] - values[REFERENCE]).max()
+                rel = row_relative_error(values[side, dtype], values[REFERENCE])
+                speedups = "  ".join(f"rank_rerank {d} {med / t:.2f}x" for d, t in ours.items())
+                print(f"  {side:32s} {dtype:9s} {med * 1e3:8.0f} ms ({min(t) * 1e3:.0f}.."
+                      f"{max(t) * 1e3:.0f}) {tokens / med:7.0f} tokens/s"
+                      f"  {speedups}  to PyTorch float32: max |diff| {err:.1e}, "
+                      f"row-relative {rel:.1e}")
+            medians = {key: statistics.median(t) for key, t in times.items()}
+            summary.append((name, label, threads, medians, values))
 
 
 MEMORY_PROBE = """
@@ -257,6 +282,25 @@ def load_and_memory(directory, args):
           f"activations = {(weights + 1.2 * activations) / mib:.0f} MiB")
 
 
+def print_summary(summary, dtypes):
+    """One line per workload: each rank_rerank dtype against PyTorch in float32, PyTorch in the
+    same dtype, and ONNX Runtime float32 (ratios > 1: rank_rerank faster)."""
+    print("\nSummary (medians, ms; ratio = other side / rank_rerank; error: max row-relative "
+          "vs PyTorch float32)")
+    print("| model | texts | threads | dtype | rank_rerank | PyTorch f32 | PyTorch same dtype | "
+          "ORT f32 | vs PyTorch f32 | vs PyTorch same | vs ORT f32 | max error |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, label, threads, times, values in summary:
+        torch32, ort = times[REFERENCE], times["ONNX Runtime", "float32"]
+        for dtype in dtypes:
+            ours, torch_same = times["rank_rerank", dtype], times[SIDES[1], dtype]
+            err = row_relative_error(values["rank_rerank", dtype], values[REFERENCE])
+            print(f"| {name} | {label} | {threads} | {dtype} | {ours * 1e3:.0f} | "
+                  f"{torch32 * 1e3:.0f} | {torch_same * 1e3:.0f} | {ort * 1e3:.0f} | "
+                  f"{torch32 / ours:.2f}x | {torch_same / ours:.2f}x | {ort / ours:.2f}x | "
+                  f"{err:.1e} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[2],
@@ -264,7 +308,13 @@ def main():
     parser.add_argument("--texts", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--dtypes", nargs="+", default=["float32"],
+                        choices=("float32", "bfloat16"),
+                        help="compute dtypes of rank_rerank and PyTorch (ONNX Runtime: float32)")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--side-dtype", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-load", action="store_true",
+                        help="leave out BERT-base's load time and memory")
     parser.add_argument("--side-dir", help=argparse.SUPPRESS)
     parser.add_argument("--side-out", help=argparse.SUPPRESS)
     parser.add_argument("--kind", choices=("fixed", "variable"), help=argparse.SUPPRESS)
@@ -272,15 +322,19 @@ def main():
     if args.side:
         time_side(args)
         return
+    import rank_rerank as rr
     import torch
 
-    print(f"torch {torch.__version__}, threads {args.threads}, repeats {args.repeats}")
+    print(f"torch {torch.__version__}, threads {args.threads}, repeats {args.repeats}, "
+          f"dtypes {args.dtypes}, rank_rerank CPU kernels {rr.cpu_blas()}")
+    summary = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             directory = pathlib.Path(tmp) / name
-            throughput(name, directory, args)
-            if name == "BERT-base":
+            throughput(name, directory, args, summary)
+            if name == "BERT-base" and not args.skip_load:
                 load_and_memory(directory, args)
+    print_summary(summary, args.dtypes)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ void add_model_options(CLI::App& sub, ModelArgs& args) {
   sub.add_option("--device", args.device, "auto, cpu, cuda, cuda:N");
   sub.add_option("--devices", args.devices,
                  "several GPUs, data parallel: cuda:0,cuda:1 or cuda:all (instead of --device)");
-  sub.add_option("--dtype", args.dtype, "float32, float16, bfloat16 (half precision: CUDA)");
+  sub.add_option("--dtype", args.dtype, "float32, float16 (CUDA only), bfloat16 (CUDA or CPU)");
   sub.add_option("--batch-tokens", args.batch_tokens, "tokens per encoder pass")
       ->check(CLI::PositiveNumber);
   sub.add_option("--max-length", args.max_length,

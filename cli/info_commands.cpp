@@ -31,9 +31,10 @@ int run_devices(bool json) {
                     static_cast<double>(d.total_bytes) / (1 << 30));
     else {
       list.back()["blas"] = blas.core;
-      std::snprintf(line, sizeof line, "%-8s %s  %d threads  OpenBLAS %s kernels\n",
+      list.back()["bf16_kernel"] = blas.bf16_kernel;
+      std::snprintf(line, sizeof line, "%-8s %s  %d threads  OpenBLAS %s kernels  bf16 %s\n",
                     d.device.to_string().c_str(), d.name.c_str(), d.multiprocessors,
-                    blas.core.c_str());
+                    blas.core.c_str(), blas.bf16_kernel.c_str());
     }
     text += line;
   }

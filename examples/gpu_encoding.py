@@ -1,8 +1,8 @@
 """Encoding on the GPU, falling back to the CPU.
 
 device="auto" picks a usable CUDA device and otherwise runs on the CPU, saying why once on stderr;
-an explicit device="cuda" that cannot be used is an error instead. Half precision (float16 /
-bfloat16) applies on the GPU; after a fallback to the CPU the model computes in float32.
+an explicit device="cuda" that cannot be used is an error instead. float16 applies on the GPU
+only (after a fallback to the CPU the model computes in float32); bfloat16 on either.
 
     .venv/bin/python examples/gpu_encoding.py [--model DIR_OR_HF_ID] [--dtype float16]
 """

@@ -33,8 +33,9 @@ struct CrossEncoderOptions {
   // (small requests stay on one device), results come back in input order and equal a
   // single-device run bit for bit (docs/multi_gpu.md). Exclusive with `device`.
   std::vector<Device> devices;
-  // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16 or
-  // bf16 (CUDA only; f32 accumulation). An automatic fallback to the CPU computes in f32.
+  // Compute precision: f32 (default: the same numbers as the CPU and PyTorch in float32), f16
+  // (CUDA only) or bf16 (f32 accumulation; on the CPU only the linear layers, see docs/models.md).
+  // An automatic fallback to the CPU computes f16 in f32.
   DType dtype = DType::f32;
   // Overrides tokenizer_config.json's model_max_length (capped at max_position_embeddings).
   std::optional<std::size_t> max_length;

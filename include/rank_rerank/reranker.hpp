@@ -44,7 +44,8 @@ RerankerKind detect_reranker_kind(std::string_view path_or_id, const HubOptions&
 struct RerankerOptions {
   RerankerKind kind = RerankerKind::automatic;  // automatic: detect_reranker_kind
   HubOptions hub;
-  // "auto", "cpu", "cuda", "cuda:N"; and "float32", "float16", "bfloat16" (also f32/f16/bf16).
+  // "auto", "cpu", "cuda", "cuda:N"; and "float32", "float16" (CUDA only), "bfloat16" (also
+  // f32/f16/bf16).
   std::string device = "auto";
   std::string dtype = "float32";
   // Several devices instead of `device` (which must then stay "auto"): "cuda:0,cuda:1" or

@@ -35,6 +35,7 @@ class CpuBlasDict(TypedDict):
     core: str
     recommended: str
     generic: bool
+    bf16_kernel: Literal["amx", "avx512_bf16", "decoded_f32"]
 
 def cpu_blas() -> CpuBlasDict: ...
 

@@ -109,7 +109,8 @@ constexpr const char* kMemoryDoc =
   "'cuda:N'; an explicit device that cannot be used raises. devices: several GPUs instead of\n"  \
   "device, data parallel: ['cuda:0', 'cuda:1'], 'cuda:0,cuda:1' or 'cuda:all' (a GPU may be\n"   \
   "listed twice); results equal one device's bit for bit. dtype: 'float32' (default: the\n"      \
-  "same numbers as the CPU), 'float16' or 'bfloat16' (CUDA only; f32 accumulation)."
+  "same numbers as the CPU), 'float16' (CUDA only) or 'bfloat16' (f32 accumulation; on the\n"    \
+  "CPU the linear layers only, on AMX / AVX512-BF16 kernels where the CPU has them)."
 
 ColbertEncoderOptions colbert_options(std::size_t batch_size, int num_threads,
                                       std::optional<std::size_t> query_length,

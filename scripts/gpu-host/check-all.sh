@@ -37,8 +37,8 @@ cpu-bench)
   lscpu | grep -E "Model name|^CPU\(s\)" | tee "$out/cpu.txt"
   step bash -c ".venv/bin/python bench/tokenizer_speed.py --mb 8 --repeat 3 --threads 2 4 8 16 2>&1 | tee '$out/tokenizer_speed.txt'"
   step bash -c "build/release/bench/bench_maxsim_kernel --force-avx2 --benchmark_filter=_threads --benchmark_min_time=0.2 2>&1 | tee '$out/maxsim_avx2_threads.txt' | tail -n 16"
-  step bash -c ".venv/bin/python bench/encoder_cpu_throughput.py --models MiniLM-L6 --threads 1 4 16 --repeats 5 2>&1 | tee '$out/encoder_cpu_minilm.txt' | grep -v Warning | tail -n 30"
-  step bash -c ".venv/bin/python bench/encoder_cpu_throughput.py --models BERT-base --threads 16 --repeats 5 2>&1 | tee '$out/encoder_cpu_bert.txt' | grep -v Warning | tail -n 30"
+  step bash -c ".venv/bin/python bench/encoder_cpu_throughput.py --models MiniLM-L6 --threads 1 4 16 --repeats 5 --dtypes float32 bfloat16 2>&1 | tee '$out/encoder_cpu_minilm.txt' | grep -v Warning | tail -n 30"
+  step bash -c ".venv/bin/python bench/encoder_cpu_throughput.py --models BERT-base --threads 16 --repeats 5 --dtypes float32 bfloat16 2>&1 | tee '$out/encoder_cpu_bert.txt' | grep -v Warning | tail -n 30"
   ;;
 esac
 exit $status

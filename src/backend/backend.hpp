@@ -47,9 +47,11 @@ std::string_view activation_name(Activation activation) noexcept;
 // Sequence pooling into one row per sequence (sentence-transformers Pooling modes).
 enum class Pooling : std::uint8_t { cls, mean, max, mean_sqrt_len, last_token };
 
-// Element type of activations and parameters in a backend's memory: its compute dtype. The CPU
-// backend computes in f32; the CUDA backend in f32, f16 or bf16 (with f32 accumulation and f32
-// LayerNorm / softmax statistics). Only f32, f16 and bf16 are compute dtypes.
+// Element type of activations and parameters in a backend's memory: its compute dtype. The CUDA
+// backend computes in f32, f16 or bf16 (with f32 accumulation and f32 LayerNorm / softmax
+// statistics); the CPU backend in f32 or bf16, where bf16 applies to the linear layers only
+// (bf16 weights and rounded activations, f32 accumulation) and its memory stays f32 (see
+// cpu/bf16_linear.hpp). Only f32, f16 and bf16 are compute dtypes.
 std::size_t element_bytes(DType dtype) noexcept;
 
 // A typed address in backend memory (device memory for a GPU backend): arithmetic counts
@@ -181,6 +183,18 @@ class Backend {
   virtual ConstBuffer upload(const WeightTensor& tensor, const Weights& owner) = 0;
   // Host values moved into backend memory (e.g. fused projections assembled at load time).
   virtual ConstBuffer upload(std::vector<float> values) = 0;
+  // The weight [out, in] of a linear layer, read by linear() alone: a backend may keep it in a
+  // layout and precision of its own (the CPU backend in bf16 packs it for its bf16 kernels).
+  // From a checkpoint tensor, or from host values (e.g. a fused projection).
+  virtual ConstBuffer upload_linear_weight(const WeightTensor& tensor, const Weights& owner) {
+    return upload(tensor, owner);
+  }
+  virtual ConstBuffer upload_linear_weight(std::vector<float> values, std::size_t out,
+                                           std::size_t in) {
+    (void)out;
+    (void)in;
+    return upload(std::move(values));
+  }
   // `size` elements from backend memory to host memory, converted to f32. Waits for the
   // backend's queued work.
   virtual void download(ConstPtr source, std::size_t size, float* destination) = 0;
@@ -194,8 +208,8 @@ class Backend {
   // out: [tokens, hidden].
   virtual void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& tables, Ptr out) = 0;
 
-  // y = act(x W^T + bias): x [rows, in], weight [out, in] (the torch Linear layout), bias [out]
-  // or null, y [rows, out].
+  // y = act(x W^T + bias): x [rows, in], weight [out, in] (the torch Linear layout, from
+  // upload_linear_weight or plain parameter memory), bias [out] or null, y [rows, out].
   virtual void linear(ConstPtr x, std::size_t rows, std::size_t in, ConstPtr weight, ConstPtr bias,
                       std::size_t out, Activation activation, Ptr y) = 0;
 
@@ -278,17 +292,18 @@ std::vector<float> host_maxsim_candidates(const float* queries,
 // A process-wide unique id for run_repeatable's `owner` (never reused, unlike addresses).
 std::uint64_t new_owner_id() noexcept;
 
-// The CPU backend: OpenBLAS GEMM, Highway kernels, OpenMP threads. num_threads 0 means
-// rank_rerank::default_num_threads().
-std::shared_ptr<Backend> make_cpu_backend(int num_threads = 0);
+// The CPU backend: OpenBLAS GEMM, Highway kernels, OpenMP threads; computing in f32 or bf16
+// (linear layers on the kernel bf16_kernel_from_environment() picks, see cpu/bf16_linear.hpp).
+// num_threads 0 means rank_rerank::default_num_threads().
+std::shared_ptr<Backend> make_cpu_backend(int num_threads = 0, DType dtype = DType::f32);
 
 // The CUDA backend on device `index` computing in `dtype` (f32, f16 or bf16), with one stream,
 // cuBLASLt GEMMs and a caching allocator. num_threads is for host work beside it (0: default).
 // Throws Error (unsupported) when the build has no CUDA or the device is unusable.
 std::shared_ptr<Backend> make_cuda_backend(int index, DType dtype, int num_threads = 0);
 
-// A backend for `device` computing in `dtype`. The CPU computes in f32 only: other dtypes on the
-// CPU throw Error (unsupported). Throws for devices that are unusable (require_usable).
+// A backend for `device` computing in `dtype`. The CPU computes in f32 or bf16: f16 on the CPU
+// throws Error (unsupported). Throws for devices that are unusable (require_usable).
 std::shared_ptr<Backend> make_backend(const Device& device, DType dtype, int num_threads = 0);
 
 }  // namespace rank_rerank::backend

@@ -37,10 +37,7 @@ std::shared_ptr<Backend> make_backend(const Device& device, DType dtype, int num
   if (device.is_cuda()) return make_cuda_backend(device.index, dtype, num_threads);
   if (device.kind != DeviceKind::cpu)
     throw_unsupported("no backend for device " + device.to_string());
-  if (dtype != DType::f32)
-    throw_unsupported("the CPU backend computes in float32 only; " +
-                      std::string(dtype_name(dtype)) + " needs a CUDA device");
-  return make_cpu_backend(num_threads);
+  return make_cpu_backend(num_threads, dtype);
 }
 
 }  // namespace rank_rerank::backend

@@ -118,12 +118,13 @@ CrossEncoder CrossEncoder::from_pretrained(std::string_view path_or_id,
   std::vector<Impl::Replica> replicas;
   for (std::size_t r = 0; r < backends.backends.size(); ++r) {
     backend::Backend& be = *backends.backends[r];
-    replicas.push_back(
-        {r == 0 ? std::move(bert.encoder)
-                : model::TransformerEncoder::load(bert.config, w, backends.backends[r]),
-         be.upload(w.get(head.dense + ".weight", std::array{h, h}), w),
-         be.upload(w.get(head.dense + ".bias", std::array{h}), w), be.upload(classifier, w),
-         be.upload(w.get(head.output + ".bias", std::array{labels}), w)});
+    replicas.push_back({r == 0
+                            ? std::move(bert.encoder)
+                            : model::TransformerEncoder::load(bert.config, w, backends.backends[r]),
+                        be.upload_linear_weight(w.get(head.dense + ".weight", std::array{h, h}), w),
+                        be.upload(w.get(head.dense + ".bias", std::array{h}), w),
+                        be.upload_linear_weight(classifier, w),
+                        be.upload(w.get(head.output + ".bias", std::array{labels}), w)});
   }
   std::unique_ptr<model::TokenizerThread> thread = model::tokenizer_thread_for(backends.devices[0]);
   auto impl = std::make_unique<Impl>(

@@ -45,12 +45,13 @@ std::vector<DenseLayer> DenseLayer::load(
   std::vector<DenseLayer> layers;
   for (const std::shared_ptr<backend::Backend>& backend : backends) {
     DenseLayer& layer = layers.emplace_back(d);
-    layer.weight_ = backend->upload(weights.get("linear.weight", std::array{out, in}), weights);
+    layer.weight_ =
+        backend->upload_linear_weight(weights.get("linear.weight", std::array{out, in}), weights);
     if (config.get_or<bool>("bias", true))
       layer.bias_ = backend->upload(weights.get("linear.bias", std::array{out}), weights);
     if (d.residual_ && in != out)
-      layer.residual_weight_ =
-          backend->upload(weights.get("residual.weight", std::array{out, in}), weights);
+      layer.residual_weight_ = backend->upload_linear_weight(
+          weights.get("residual.weight", std::array{out, in}), weights);
   }
   return layers;
 }
@@ -69,7 +70,7 @@ DenseLayer DenseLayer::from_weight(const Weights& weights, const std::string& na
   DenseLayer d;
   d.in_ = in_features;
   d.out_ = static_cast<std::size_t>(w.shape[0]);
-  d.weight_ = backend.upload(w, weights);
+  d.weight_ = backend.upload_linear_weight(w, weights);
   return d;
 }
 

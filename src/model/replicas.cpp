@@ -32,7 +32,7 @@ DeviceBackends make_model_backends(const std::optional<Device>& device,
   DeviceBackends out;
   if (devices.empty()) {
     const Device chosen = device ? *device : Device::automatic();
-    const DType computed = device || chosen.is_cuda() ? dtype : DType::f32;
+    const DType computed = device || chosen.is_cuda() || dtype != DType::f16 ? dtype : DType::f32;
     out.devices.push_back(chosen);
     out.backends.push_back(backend::make_backend(chosen, computed, num_threads));
     return out;

@@ -33,10 +33,10 @@ struct DeviceBackends {
 };
 
 // The backends for an encoder's options. `devices` empty: one backend on `device`, or when that
-// is nullopt on Device::automatic() (a half-precision dtype becomes f32 when that falls back to
-// the CPU). `devices` given: one backend per entry, each device checked by require_usable (a
-// device that does not exist throws naming it); `device` must then be nullopt. `who` names the
-// class in messages. Several entries must all be CUDA devices.
+// is nullopt on Device::automatic() (f16 becomes f32 when that falls back to the CPU, which
+// computes in f32 or bf16). `devices` given: one backend per entry, each device checked by
+// require_usable (a device that does not exist throws naming it); `device` must then be nullopt.
+// `who` names the class in messages. Several entries must all be CUDA devices.
 DeviceBackends make_model_backends(const std::optional<Device>& device,
                                    const std::vector<Device>& devices, DType dtype, int num_threads,
                                    const char* who);

@@ -46,6 +46,9 @@ TransformerEncoder TransformerEncoder::load(const TransformerConfig& config, con
   const auto param = [&](const std::string& name, std::initializer_list<std::int64_t> shape) {
     return be.upload(weights.get(m.prefix_ + name, std::vector<std::int64_t>(shape)), weights);
   };
+  const auto linear_weight = [&](const std::string& name, std::int64_t out, std::int64_t in) {
+    return be.upload_linear_weight(weights.get(m.prefix_ + name, std::array{out, in}), weights);
+  };
   // LayerNorm scale and shift: "weight" / "bias", or "gamma" / "beta" as the original BERT
   // checkpoints (and some writers still) name them; transformers accepts both.
   const auto norm = [&](const std::string& base, const char* modern, const char* legacy,
@@ -66,7 +69,7 @@ TransformerEncoder TransformerEncoder::load(const TransformerConfig& config, con
   m.embedding_norm_weight_ = norm(names.embedding_norm, "weight", "gamma", e);
   m.embedding_norm_bias_ = norm(names.embedding_norm, "bias", "beta", e);
   if (!names.embedding_projection.empty() && config.embedding_size != config.hidden_size) {
-    m.projection_weight_ = param(names.embedding_projection + ".weight", {h, e});
+    m.projection_weight_ = linear_weight(names.embedding_projection + ".weight", h, e);
     m.projection_bias_ = param(names.embedding_projection + ".bias", {h});
   } else if (config.embedding_size != config.hidden_size) {
     throw_invalid(weights.source() + ": embedding size " + std::to_string(e) +
@@ -88,15 +91,16 @@ TransformerEncoder TransformerEncoder::load(const TransformerConfig& config, con
       qkv_weight.insert(qkv_weight.end(), w.begin(), w.end());
       qkv_bias.insert(qkv_bias.end(), b.begin(), b.end());
     }
-    layer.qkv_weight = be.upload(std::move(qkv_weight));
+    layer.qkv_weight = be.upload_linear_weight(
+        std::move(qkv_weight), static_cast<std::size_t>(3 * h), static_cast<std::size_t>(h));
     layer.qkv_bias = be.upload(std::move(qkv_bias));
-    layer.output_weight = param(p + names.attention_output + ".weight", {h, h});
+    layer.output_weight = linear_weight(p + names.attention_output + ".weight", h, h);
     layer.output_bias = param(p + names.attention_output + ".bias", {h});
     layer.attention_norm_weight = norm(p + names.attention_norm, "weight", "gamma", h);
     layer.attention_norm_bias = norm(p + names.attention_norm, "bias", "beta", h);
-    layer.intermediate_weight = param(p + names.intermediate + ".weight", {inter, h});
+    layer.intermediate_weight = linear_weight(p + names.intermediate + ".weight", inter, h);
     layer.intermediate_bias = param(p + names.intermediate + ".bias", {inter});
-    layer.ffn_output_weight = param(p + names.ffn_output + ".weight", {h, inter});
+    layer.ffn_output_weight = linear_weight(p + names.ffn_output + ".weight", h, inter);
     layer.ffn_output_bias = param(p + names.ffn_output + ".bias", {h});
     layer.ffn_norm_weight = norm(p + names.ffn_norm, "weight", "gamma", h);
     layer.ffn_norm_bias = norm(p + names.ffn_norm, "bias", "beta", h);

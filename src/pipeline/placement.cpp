@@ -29,16 +29,17 @@ Placement resolve_placement(std::string_view device, std::string_view dtype,
   } else if (d == "auto") {
     p.device = Device::automatic();
     p.devices = {p.device};
-    if (p.device.kind == DeviceKind::cpu) p.dtype = DType::f32;
+    if (p.device.kind == DeviceKind::cpu && p.dtype == DType::f16) p.dtype = DType::f32;
     return p;
   } else {
     p.device = Device::parse(device);
     require_usable(p.device);
     p.devices = {p.device};
   }
-  if (p.device.kind == DeviceKind::cpu && p.dtype != DType::f32)
-    throw_unsupported("dtype " + std::string(dtype_name(p.dtype)) +
-                      " needs a CUDA device; the CPU computes in float32");
+  if (p.device.kind == DeviceKind::cpu && p.dtype == DType::f16)
+    throw_unsupported(
+        "dtype float16 needs a CUDA device; the CPU computes in float32 or "
+        "bfloat16");
   return p;
 }
 

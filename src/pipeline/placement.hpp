@@ -15,9 +15,9 @@ struct Placement {
   DType dtype = DType::f32;
 };
 
-// "auto" picks Device::automatic() (CUDA when usable, else the CPU, where a half-precision dtype
-// becomes float32); an explicit device ("cpu", "cuda:N") must be usable (require_usable).
-// float16 / bfloat16 need a CUDA device: asked for explicitly on the CPU they are an error. A
+// "auto" picks Device::automatic() (CUDA when usable, else the CPU, where float16 becomes
+// float32); an explicit device ("cpu", "cuda:N") must be usable (require_usable). The CPU
+// computes in float32 or bfloat16: float16 asked for explicitly on the CPU is an error. A
 // non-empty `devices` (parse_devices: "cuda:0,cuda:1", "cuda:all") lists several devices instead;
 // `device` must then be "auto" (giving both is an error), and every listed device must be usable.
 // The dtype is parsed by parse_compute_dtype.

@@ -227,6 +227,7 @@ def test_devices():
     check(proc.returncode == 0, f"devices: {proc.stderr!r}")
     out = json.loads(proc.stdout)
     check(out[0]["device"] == "cpu" and out[0]["multiprocessors"] >= 1, f"devices: {out}")
+    check(out[0]["bf16_kernel"] in ("amx", "avx512_bf16", "decoded_f32"), f"devices: {out}")
     proc = run(["devices"])
     check(proc.stdout.decode().startswith("cpu"), f"devices text: {proc.stdout!r}")
     # OpenBLAS's kernels: on a CPU with AVX2 the command never runs the generic ones it left to
@@ -255,6 +256,12 @@ def test_info():
         check(out["kind"] == kind and out["dim"] == dim and len(out["fingerprint"]) == 16, f"info: {out}")
     proc = run(["info", "-m", CROSS, "--kind", "dense_maxsim"])
     check(b"kind: dense_maxsim" in proc.stdout, f"info text: {proc.stdout!r}")
+    # The CPU computes in bfloat16 when asked; float16 needs a GPU.
+    proc = run(["info", "-m", CROSS, "--device", "cpu", "--dtype", "bfloat16", "--json"])
+    check(proc.returncode == 0 and json.loads(proc.stdout)["dtype"] == "bfloat16",
+          f"info on the CPU in bfloat16: {proc.stdout!r} {proc.stderr!r}")
+    expect_exit(run(["info", "-m", CROSS, "--device", "cpu", "--dtype", "float16"]), 3, "CUDA",
+                "info float16 on the CPU")
     expect_exit(run(["info", "-m", COLBERT, "--kind", "splade"]), 3, "splade", "info bad kind")
 
 

