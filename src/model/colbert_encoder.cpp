@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
-#include <ranges>
 #include <span>
 #include <unordered_set>
 
@@ -153,8 +152,7 @@ struct ColbertEncoder::Impl {
         [&](const model::TextChunk& chunk, const Prepared& prepared) {
           // The chunk's texts take the next rows of the output, in input order.
           const std::int64_t base = out.offsets.back();
-          for (std::int64_t end : kept_offsets(prepared, is_query) | std::views::drop(1))
-            out.offsets.push_back(base + end);
+          append_offsets(out.offsets, kept_offsets(prepared, is_query));
           out.values.resize(static_cast<std::size_t>(out.offsets.back()) * out.dim);
           if (replicas.size() == 1) {
             // The kept rows are gathered in input order on the device and come back in one copy
@@ -221,14 +219,18 @@ struct ColbertEncoder::Impl {
     }
   }
 
+  // Appends the ends of `part` (offsets from 0) after the last end of `offsets`.
+  static void append_offsets(std::vector<std::int64_t>& offsets,
+                             std::span<const std::int64_t> part) {
+    const std::int64_t base = offsets.back();
+    for (std::size_t i = 1; i < part.size(); ++i) offsets.push_back(base + part[i]);
+  }
+
   // One BackendRows from the parts encoded chunk by chunk, in order (the only part itself).
   BackendRows concatenate(std::vector<BackendRows> parts) const {
     if (parts.size() == 1) return std::move(parts.front());
     BackendRows out;
-    for (const BackendRows& part : parts) {
-      const std::int64_t base = out.offsets.back();
-      for (std::int64_t end : part.offsets | std::views::drop(1)) out.offsets.push_back(base + end);
-    }
+    for (const BackendRows& part : parts) append_offsets(out.offsets, part.offsets);
     out.values =
         allocate_rows(static_cast<std::size_t>(out.offsets.back()), out.offsets.size() - 1);
     std::int64_t base = 0;
