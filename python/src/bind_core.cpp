@@ -60,9 +60,8 @@ void bind_core(nb::module_& m) {
       },
       "The OpenBLAS kernels the CPU backend's GEMMs run on ('core'), the ones this CPU allows\n"
       "('recommended'), whether OpenBLAS fell back to generic ones ('generic': set\n"
-      "OPENBLAS_CORETYPE before the process starts; importing rank_rerank does it when unset), "
-      "and\n"
-      "the kernel of dtype='bfloat16' linear layers on the CPU ('bf16_kernel': 'amx',\n"
+      "OPENBLAS_CORETYPE before the process starts; importing rank_rerank does it when unset),\n"
+      "and the kernel of dtype='bfloat16' linear layers on the CPU ('bf16_kernel': 'amx',\n"
       "'avx512_bf16', or 'decoded_f32', i.e. bf16 weights decoded for the float32 GEMMs).");
   m.def(
       "resolve_device",

@@ -141,10 +141,7 @@ struct ColbertEncoder::Impl {
     out.offsets.push_back(0);
     // The output grows chunk by chunk: room for the estimated rows up front, so that it is not
     // copied again at every growth (for a 400 MB result that doubled the host's share).
-    std::size_t rows = 0;
-    for (std::string_view text : texts)
-      rows += model::estimated_tokens(text.size(), length_of(is_query));
-    out.values.reserve(rows * out.dim);
+    out.values.reserve(model::estimated_tokens(texts, length_of(is_query)) * out.dim);
     const std::vector<model::TextChunk> chunks = chunks_of(texts, is_query);
     model::tokenize_ahead(
         tokenizer_thread.get(), std::span<const model::TextChunk>(chunks),

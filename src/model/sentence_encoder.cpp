@@ -169,10 +169,7 @@ PackedEmbeddings SentenceEncoder::encode_tokens(const std::vector<std::string_vi
   out.offsets.reserve(texts.size() + 1);
   out.offsets.push_back(0);
   // The output grows chunk by chunk: room for the estimated rows up front (no copy per growth).
-  std::size_t rows = 0;
-  for (std::string_view text : texts)
-    rows += model::estimated_tokens(text.size(), m.max_seq_length);
-  out.values.reserve(rows * out.dim);
+  out.values.reserve(model::estimated_tokens(texts, m.max_seq_length) * out.dim);
   m.for_each_chunk(
       texts, stats, [&](const model::TextChunk& chunk, const std::vector<Encoding>& encodings) {
         // The chunk's texts take the next rows of the output, in input order.

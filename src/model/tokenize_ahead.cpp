@@ -73,6 +73,12 @@ std::size_t estimated_tokens(std::size_t bytes, std::size_t max_length) {
   return std::min(max_length, bytes / kBytesPerToken + kSpecialTokens);
 }
 
+std::size_t estimated_tokens(std::span<const std::string_view> texts, std::size_t max_length) {
+  std::size_t tokens = 0;
+  for (std::string_view text : texts) tokens += estimated_tokens(text.size(), max_length);
+  return tokens;
+}
+
 std::vector<std::size_t> byte_sizes(std::span<const std::string_view> texts) {
   std::vector<std::size_t> bytes;
   bytes.reserve(texts.size());

@@ -89,8 +89,10 @@ struct TextChunk {
 std::vector<TextChunk> plan_chunks(std::span<const std::size_t> text_bytes, std::size_t max_length,
                                    std::size_t max_items, std::size_t max_tokens);
 
-// The tokens plan_chunks estimates for an input of `bytes` UTF-8 bytes.
+// The tokens plan_chunks estimates for an input of `bytes` UTF-8 bytes, and for all of `texts`
+// (what an encoder reserves for its output up front).
 std::size_t estimated_tokens(std::size_t bytes, std::size_t max_length);
+std::size_t estimated_tokens(std::span<const std::string_view> texts, std::size_t max_length);
 
 // The UTF-8 lengths of texts, for plan_chunks.
 std::vector<std::size_t> byte_sizes(std::span<const std::string_view> texts);

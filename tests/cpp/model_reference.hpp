@@ -29,7 +29,8 @@ inline std::vector<std::int64_t> int64_values(const rank_rerank::WeightTensor& t
   return v;
 }
 
-// max over rows of max|got - want| / max|want|: an error relative to each vector's scale.
+// max over rows of max|got - want| / max|want|: an error relative to each vector's scale;
+// infinite when got holds a NaN or an infinity (which a plain max would pass over).
 inline double max_row_relative_error(std::span<const float> got, std::span<const float> want,
                                      std::size_t dim) {
   EXPECT_EQ(got.size(), want.size());
@@ -37,6 +38,7 @@ inline double max_row_relative_error(std::span<const float> got, std::span<const
   for (std::size_t r = 0; r * dim < std::min(got.size(), want.size()); ++r) {
     double err = 0, scale = 0;
     for (std::size_t c = 0; c < dim; ++c) {
+      if (!std::isfinite(got[r * dim + c])) return INFINITY;
       err = std::max(err, std::abs(double(got[r * dim + c]) - want[r * dim + c]));
       scale = std::max(scale, std::abs(double(want[r * dim + c])));
     }
@@ -45,13 +47,16 @@ inline double max_row_relative_error(std::span<const float> got, std::span<const
   return worst;
 }
 
-// max |got - want| / max(|want|, 1e-3) element by element (scores).
+// max |got - want| / max(|want|, 1e-3) element by element (scores); infinite when got holds a
+// NaN or an infinity.
 inline double max_relative_error(std::span<const float> got, std::span<const float> want) {
   EXPECT_EQ(got.size(), want.size());
   double worst = 0;
-  for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
+  for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
     worst = std::max(
         worst, std::abs(double(got[i]) - want[i]) / std::max(std::abs(double(want[i])), 1e-3));
+  }
   return worst;
 }
 

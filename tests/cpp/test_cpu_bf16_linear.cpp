@@ -7,12 +7,12 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "backend/backend.hpp"
 #include "backend/cpu/bf16_linear.hpp"
+#include "random_values.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/quantize.hpp"
 
@@ -21,13 +21,7 @@ namespace {
 
 using cpu::Bf16Kernel;
 
-std::vector<float> random_values(std::size_t n, float scale, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test_support::random_values;
 
 float round_bf16(float x) { return bf16_to_float(float_to_bf16(x)); }
 

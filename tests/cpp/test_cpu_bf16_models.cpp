@@ -8,7 +8,7 @@
 #include <string>
 
 #include "backend/cpu/bf16_linear.hpp"
-#include "model/transformer.hpp"
+#include "model_fixture_checks.hpp"
 #include "model_reference.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/cross_encoder.hpp"
@@ -53,70 +53,18 @@ class CpuBf16Models : public ::testing::TestWithParam<Bf16Kernel> {
 };
 
 TEST_P(CpuBf16Models, TinyBertsMatchTransformers) {
-  for (const char* act : {"gelu", "gelu_new", "relu"}) {
-    const std::string name = std::string("bert_tiny_") + act;
-    const auto config =
-        model::TransformerConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
-    const Weights reference = Weights::open(fixtures() / (name + "_reference.safetensors"));
-    const auto ids64 = int64_values(reference.get("input_ids"));
-    const auto types64 = int64_values(reference.get("token_type_ids"));
-    const std::vector<std::int32_t> ids(ids64.begin(), ids64.end());
-    const std::vector<std::int32_t> types(types64.begin(), types64.end());
-    const auto offsets = int64_values(reference.get("offsets"));
-    const auto encoder = model::TransformerEncoder::load(config, Weights::open(fixtures() / name),
-                                                         backend::make_cpu_backend(2, DType::bf16));
-    const backend::Buffer out = encoder.forward({ids, types, offsets});
-    std::vector<float> got(out.size());
-    encoder.backend().download(out.data(), out.size(), got.data());
-    EXPECT_LE(max_row_relative_error(got, reference.get("last_hidden_state").to_f32(), 36),
-              kTolerance)
-        << name;
-  }
+  model_test::expect_tiny_berts_match([] { return backend::make_cpu_backend(2, DType::bf16); },
+                                      kTolerance);
 }
 
 TEST_P(CpuBf16Models, ColbertFixturesMatchPylate) {
-  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "colbert_texts.json"));
-  for (const char* name : {"colbert_tiny_pylate", "colbert_tiny_chain", "colbert_tiny_stanford"}) {
-    const Weights reference =
-        Weights::open(fixtures() / (std::string(name) + "_reference.safetensors"));
-    ColbertEncoderOptions options;
-    options.batch_size = 4;
-    const ColbertEncoder encoder =
-        ColbertEncoder::from_pretrained((fixtures() / name).string(), on_cpu(options));
-    for (const bool is_query : {true, false}) {
-      const std::string kind = is_query ? "query" : "document";
-      const auto strings =
-          texts[is_query ? "queries" : "documents"].get<std::vector<std::string>>();
-      const std::vector<std::string_view> views(strings.begin(), strings.end());
-      const PackedEmbeddings got =
-          is_query ? encoder.encode_queries(views) : encoder.encode_documents(views);
-      EXPECT_EQ(got.offsets, int64_values(reference.get(kind + "_offsets"))) << name << kind;
-      const std::vector<float> want = reference.get(kind + "_embeddings").to_f32();
-      EXPECT_LE(max_row_relative_error(got.values, want, got.dim), kTolerance)
-          << name << " " << kind;
-    }
-  }
+  model_test::expect_colbert_fixtures_match(
+      [](ColbertEncoderOptions& options) { options = on_cpu(options); }, kTolerance);
 }
 
 TEST_P(CpuBf16Models, CrossEncoderFixturesMatchSentenceTransformers) {
-  const auto pairs = nlohmann::json::parse(io_test::read_file(fixtures() / "cross_pairs.json"))
-                         .get<std::vector<std::pair<std::string, std::string>>>();
-  const std::vector<std::pair<std::string_view, std::string_view>> views(pairs.begin(),
-                                                                         pairs.end());
-  for (const int labels : {1, 3}) {
-    CrossEncoderOptions options;
-    options.batch_size = 5;
-    const std::string name = "cross_tiny_" + std::to_string(labels);
-    const CrossEncoder ce =
-        CrossEncoder::from_pretrained((fixtures() / name).string(), on_cpu(options));
-    const std::vector<float> want =
-        Weights::open(fixtures() / (name + "_reference.safetensors")).get("scores").to_f32();
-    const std::vector<float> got = ce.predict(views);
-    ASSERT_EQ(got.size(), want.size());
-    for (std::size_t i = 0; i < want.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], kTolerance * std::max(1.0f, std::abs(want[i])))
-          << name << " " << i;
-  }
+  model_test::expect_cross_fixtures_match(
+      [](CrossEncoderOptions& options) { options = on_cpu(options); }, kTolerance);
 }
 
 TEST_P(CpuBf16Models, MiniLmMatchesSentenceTransformers) {

@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "backend/backend.hpp"
 #include "backend/cpu/cpu_kernels.hpp"
+#include "random_values.hpp"
 #include "rank_rerank/error.hpp"
 
 namespace rank_rerank::backend {
@@ -26,13 +26,7 @@ void for_each_target(Check&& check) {
   hwy::SetSupportedTargetsForTest(0);
 }
 
-std::vector<float> random_values(std::size_t n, float scale, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test_support::random_values;
 
 double reference_activation(double x, Activation a) {
   switch (a) {

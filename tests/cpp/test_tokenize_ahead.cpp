@@ -47,6 +47,8 @@ TEST(TokenizeAhead, ChunksCoverTheInputsInOrder) {
   EXPECT_EQ(capped.front().end, 20u);
   const std::vector<std::string_view> texts{"ab", "", "abcdef"};
   EXPECT_EQ(byte_sizes(texts), (std::vector<std::size_t>{2, 0, 6}));
+  EXPECT_EQ(estimated_tokens(texts, 512), 2u + 2u + 3u);  // a quarter of the bytes + 2 each
+  EXPECT_EQ(estimated_tokens(texts, 2), 6u);              // capped at max_length
   EXPECT_EQ((TextChunk{1, 3}.of(texts)), (std::vector<std::string_view>{"", "abcdef"}));
 }
 

