@@ -2,8 +2,9 @@
 // encoder targets are stated in. Prints one JSON line.
 //   bench_gpu_forward MODEL_DIR DEVICE DTYPE BATCH MIN_LEN MAX_LEN REPEATS [--profile]
 // Lengths are uniform in [MIN_LEN, MAX_LEN] (fixed when equal), drawn once with a fixed seed.
-// --profile: afterwards, a table (on stderr) of device time per op kind and shape over a forward
-// pass, each op timed on its own with events (so no graph replay), averaged over 5 passes.
+// DEVICE may be "cpu" as well. --profile: afterwards, a table (on stderr) of time per op kind and
+// shape over a forward pass, each op timed on its own (CUDA events, with no graph replay; the host
+// clock on the CPU), averaged over 5 passes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

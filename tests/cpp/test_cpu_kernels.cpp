@@ -239,6 +239,36 @@ TEST_P(CpuBackendOps, PoolingModesMatchDefinitions) {
   }
 }
 
+TEST_P(CpuBackendOps, OpTimingCountsEachOpOnceWhileOn) {
+  const auto be = make_cpu_backend(GetParam());
+  const std::size_t rows = 64, in = 32, out = 48;
+  const std::vector<float> x = random_values(rows * in, 1.0f, 41);
+  const std::vector<float> w = random_values(out * in, 0.3f, 42);
+  const std::vector<float> b = random_values(out, 1.0f, 43);
+  std::vector<float> y(rows * out);
+  be->l2_normalize_rows(y.data(), rows, out);
+  EXPECT_TRUE(be->take_op_times().empty());
+  be->set_op_timing(true);
+  be->linear(x.data(), rows, in, w.data(), b.data(), out, Activation::gelu_erf, y.data());
+  be->l2_normalize_rows(y.data(), rows, out);
+  be->l2_normalize_rows(y.data(), rows, out);
+  const std::vector<OpTime> times = be->take_op_times();
+  be->set_op_timing(false);
+  ASSERT_EQ(times.size(), 2u);
+  for (const OpTime& t : times) {
+    EXPECT_GE(t.milliseconds, 0.0) << t.op;
+    if (t.op == "l2_normalize_rows") {
+      EXPECT_EQ(t.calls, 2u);
+    } else {
+      EXPECT_EQ(t.op, "linear 32x48 gelu f32");
+      EXPECT_EQ(t.calls, 1u);
+    }
+  }
+  EXPECT_GE(times[0].milliseconds, times[1].milliseconds) << "largest first";
+  be->l2_normalize_rows(y.data(), rows, out);
+  EXPECT_TRUE(be->take_op_times().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, CpuBackendOps, ::testing::Values(1, 2));
 
 TEST(Activations, HfNamesResolveAndUnknownNamesAreRejected) {

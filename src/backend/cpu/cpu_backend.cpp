@@ -23,6 +23,7 @@
 #include "backend/backend.hpp"
 #include "backend/cpu/bf16_linear.hpp"
 #include "backend/cpu/cpu_kernels.hpp"
+#include "backend/cpu/op_clock.hpp"
 #include "rank_rerank/cpu_blas.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/quantize.hpp"
@@ -104,6 +105,8 @@ class CpuBackend final : public Backend {
   }
 
   void embed_layernorm(const TokenBatch& batch, const EmbeddingTables& t, Ptr out_ptr) override {
+    const auto span =
+        clock_.time([&] { return shape_label("embed_layernorm", batch.tokens(), t.hidden); });
     float* out = f32(out_ptr);
     const std::size_t n = batch.tokens();
     const std::size_t h = t.hidden;
@@ -139,6 +142,10 @@ class CpuBackend final : public Backend {
     float* y = f32(y_ptr);
     if (rows == 0 || out == 0) return;
     const bool packed = weight_ptr.dtype() == DType::bf16;
+    const auto span = clock_.time([&] {
+      return shape_label("linear", in, out) + " " + std::string(activation_name(activation)) +
+             (packed ? " bf16" : " f32");
+    });
     const auto threads = static_cast<std::size_t>(threads_);
     // Row blocks keep each thread's sgemm large; with few rows, split the output columns. The
     // bf16 kernels take rows 32 at a time (two AMX tiles).
@@ -170,6 +177,7 @@ class CpuBackend final : public Backend {
 
   void add_layernorm(Ptr x_ptr, ConstPtr residual_ptr, std::size_t rows, std::size_t cols,
                      ConstPtr gamma, ConstPtr beta, float eps) override {
+    const auto span = clock_.time([&] { return shape_label("add_layernorm", rows, cols); });
     float* x = f32(x_ptr);
     const float* residual = f32(residual_ptr);
 #pragma omp parallel num_threads(threads_)
@@ -189,6 +197,7 @@ class CpuBackend final : public Backend {
     float* out = f32(out_ptr);
     if (offsets.size() < 2) return;
     const std::size_t sequences = offsets.size() - 1;
+    const auto span = clock_.time([&] { return shape_label("attention", heads, head_dim); });
     const std::size_t hidden = heads * head_dim;
     const auto ld_qkv = static_cast<int>(3 * hidden);
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -228,6 +237,7 @@ class CpuBackend final : public Backend {
   }
 
   void add(Ptr y_ptr, ConstPtr x_ptr, std::size_t n) override {
+    const auto span = clock_.time([&] { return std::string("add"); });
     float* y = f32(y_ptr);
     const float* x = f32(x_ptr);
     const auto count = static_cast<std::int64_t>(n);
@@ -237,6 +247,7 @@ class CpuBackend final : public Backend {
 
   void pool(ConstPtr x_ptr, std::size_t cols, std::span<const std::int64_t> offsets, Pooling mode,
             Ptr out_ptr, std::size_t out_stride) override {
+    const auto span = clock_.time([&] { return std::string("pool"); });
     const float* x = f32(x_ptr);
     float* out = f32(out_ptr);
     if (offsets.size() < 2) return;
@@ -277,6 +288,7 @@ class CpuBackend final : public Backend {
   }
 
   void l2_normalize_rows(Ptr x_ptr, std::size_t rows, std::size_t cols) override {
+    const auto span = clock_.time([&] { return std::string("l2_normalize_rows"); });
     float* x = f32(x_ptr);
 #pragma omp parallel num_threads(threads_)
     {
@@ -288,6 +300,7 @@ class CpuBackend final : public Backend {
 
   void copy_rows(ConstPtr source, std::span<const std::int64_t> from, Ptr destination,
                  std::span<const std::int64_t> to, std::size_t cols) override {
+    const auto span = clock_.time([&] { return std::string("copy_rows"); });
     for (std::size_t i = 0; i < from.size(); ++i)
       std::memcpy(f32(destination) + static_cast<std::size_t>(to[i]) * cols,
                   f32(source) + static_cast<std::size_t>(from[i]) * cols, cols * sizeof(float));
@@ -302,6 +315,9 @@ class CpuBackend final : public Backend {
     return host_maxsim_candidates(f32(queries), query_offsets, f32(documents), document_offsets,
                                   candidate_offsets, dim, threads_);
   }
+
+  void set_op_timing(bool enabled) override { clock_.set_enabled(enabled); }
+  std::vector<OpTime> take_op_times() override { return clock_.take(); }
 
  private:
   // A linear weight [out, in] in bf16: packed for the bf16 kernel, or (without one) rounded and
@@ -321,6 +337,7 @@ class CpuBackend final : public Backend {
   int threads_;
   DType dtype_;
   cpu::Bf16Kernel bf16_kernel_;
+  cpu::OpClock clock_;
 };
 
 }  // namespace

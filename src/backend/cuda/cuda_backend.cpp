@@ -27,6 +27,7 @@
 #include "backend/cuda/graph_recording.hpp"
 #include "backend/cuda/maxsim_candidates.hpp"
 #include "backend/cuda/op_timer.hpp"
+#include "backend/op_totals.hpp"
 #include "rank_rerank/backend_status.hpp"
 #include "rank_rerank/gpu_maxsim.hpp"
 #include "rank_rerank/threading.hpp"
@@ -92,10 +93,6 @@ constexpr std::size_t kGraphMaxBytes = std::size_t{512} << 20;
 constexpr std::size_t kGraphMaxShapes = 256;
 
 std::size_t round256(std::size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-std::string shape_label(const char* op, std::size_t a, std::size_t b) {
-  return std::string(op) + " " + std::to_string(a) + "x" + std::to_string(b);
-}
 
 class CudaBackend final : public Backend {
  public:

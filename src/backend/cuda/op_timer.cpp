@@ -1,9 +1,7 @@
 #include "backend/cuda/op_timer.hpp"
 
-#include <algorithm>
-#include <map>
-
 #include "backend/cuda/cuda_check.hpp"
+#include "backend/op_totals.hpp"
 
 namespace rank_rerank::backend::cuda {
 
@@ -40,24 +38,17 @@ void OpTimer::end(std::string label) {
 }
 
 std::vector<OpTime> OpTimer::take() {
-  std::map<std::string, OpTime> totals;
+  OpTotals totals;
   for (const Mark& m : marks_) {
     check(cudaEventSynchronize(m.stop), "cudaEventSynchronize (op timing)");
     float ms = 0;
     check(cudaEventElapsedTime(&ms, m.start, m.stop), "cudaEventElapsedTime");
-    OpTime& t = totals[m.label];
-    t.op = m.label;
-    ++t.calls;
-    t.milliseconds += ms;
+    totals.add(m.label, ms);
     spare_.push_back(m.start);
     spare_.push_back(m.stop);
   }
   marks_.clear();
-  std::vector<OpTime> out;
-  for (auto& [label, t] : totals) out.push_back(std::move(t));
-  std::sort(out.begin(), out.end(),
-            [](const OpTime& a, const OpTime& b) { return a.milliseconds > b.milliseconds; });
-  return out;
+  return totals.take();
 }
 
 }  // namespace rank_rerank::backend::cuda
