@@ -53,13 +53,16 @@ class Bf16Kernels : public ::testing::TestWithParam<Bf16Kernel> {
 // operands (plus one bf16 rounding of each operand, 2^-8 relative each: 2^-7 to sum |x w|).
 TEST_P(Bf16Kernels, KernelMatchesFloat64OnOddShapes) {
   if (GetParam() == Bf16Kernel::decoded_f32) GTEST_SKIP() << "no kernel of its own: sgemm";
-  // The last shape is deep enough for the rows to go in several chunks (512 KiB of bf16 each).
+  // The last shapes are deep enough for the rows to go in several chunks (512 KiB of bf16 each)
+  // and for the AMX kernel's columns to go in several blocks (512 KiB of weights each), the last
+  // block ending on an unpaired panel.
   const std::vector<std::array<std::size_t, 3>> shapes = [] {
     std::vector<std::array<std::size_t, 3>> v;
     for (const std::size_t rows : {1, 3, 17, 33, 70})
       for (const std::size_t in : {1, 37, 100, 389})
         for (const std::size_t out : {1, 16, 37, 100, 389}) v.push_back({rows, in, out});
     v.push_back({200, 3000, 37});
+    v.push_back({40, 1000, 389});
     return v;
   }();
   for (const auto& [rows, in, out] : shapes) {
@@ -73,7 +76,8 @@ TEST_P(Bf16Kernels, KernelMatchesFloat64OnOddShapes) {
     for (const auto& [c0, c1] : ranges) {
       const std::size_t ldy = c1 - c0 + 3;
       std::vector<float> y(rows * ldy, -99.0f);
-      cpu::linear_bf16(GetParam(), x.data(), rows, in, packed.data(), c0, c1, y.data(), ldy);
+      cpu::linear_bf16(GetParam(), x.data(), rows, in, packed.data(), c0, c1, y.data(), ldy,
+                       nullptr, Activation::identity);
       for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t c = c0; c < c1 + 3; ++c) {
           const float got = y[r * ldy + c - c0];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/cpu/block_pool.hpp"
 #include "backend/cpu/cpu_kernels.hpp"
 #include "random_values.hpp"
 #include "rank_rerank/error.hpp"
@@ -270,6 +271,47 @@ TEST_P(CpuBackendOps, OpTimingCountsEachOpOnceWhileOn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, CpuBackendOps, ::testing::Values(1, 2));
+
+TEST(BlockPool, LargeBlocksComeBackAndSmallOnesAreNotKept) {
+  const auto pool = cpu::BlockPool::make();
+  const std::size_t big = cpu::BlockPool::kMinBytes / sizeof(float) * 3;
+  void* first = nullptr;
+  {
+    const std::shared_ptr<void> block = pool->take(big);
+    first = block.get();
+    static_cast<float*>(block.get())[big - 1] = 1.0f;  // the whole size is usable
+    EXPECT_EQ(pool->held_blocks(), 0u);
+  }
+  EXPECT_EQ(pool->held_blocks(), 1u);
+  EXPECT_EQ(pool->held_bytes(), big * sizeof(float));
+  {
+    // A slightly smaller request reuses the block; a much smaller or a larger one does not.
+    const std::shared_ptr<void> again = pool->take(big - big / 8);
+    EXPECT_EQ(again.get(), first);
+    const std::shared_ptr<void> larger = pool->take(big + 1);
+    EXPECT_NE(larger.get(), first);
+  }
+  EXPECT_EQ(pool->held_blocks(), 2u);
+  { const std::shared_ptr<void> half = pool->take(big / 2); }
+  EXPECT_EQ(pool->held_blocks(), 3u) << "a half-size request got a new block";
+  { const std::shared_ptr<void> small = pool->take(16); }
+  EXPECT_EQ(pool->held_blocks(), 3u) << "small blocks are not kept";
+}
+
+TEST(BlockPool, HoldsAtMostItsLimitAndBlocksOutliveThePool) {
+  auto pool = cpu::BlockPool::make();
+  const std::size_t floats = cpu::BlockPool::kMinBytes / sizeof(float);
+  std::vector<std::shared_ptr<void>> blocks;
+  for (std::size_t i = 0; i < cpu::BlockPool::kMaxBlocks + 5; ++i)
+    blocks.push_back(pool->take(floats));
+  blocks.clear();
+  EXPECT_EQ(pool->held_blocks(), cpu::BlockPool::kMaxBlocks);
+  EXPECT_LE(pool->held_bytes(), cpu::BlockPool::kMaxBytes);
+  std::shared_ptr<void> survivor = pool->take(floats);
+  pool.reset();
+  static_cast<float*>(survivor.get())[0] = 2.0f;
+  survivor.reset();  // freed, not returned to the destroyed pool
+}
 
 TEST(Activations, HfNamesResolveAndUnknownNamesAreRejected) {
   EXPECT_EQ(activation_from_hf_name("gelu", "cfg"), Activation::gelu_erf);

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/backend.hpp"
+
 namespace rank_rerank::backend::cpu {
 
 // Rows of the A operand (activations) per block of the kernels: two AMX tiles.
@@ -25,10 +27,12 @@ void round_rows_to_bf16(const float* x, std::size_t rows, std::size_t in, std::s
                         std::size_t depth, std::uint16_t* out);
 
 // y[r * ldy + c - c0] for r < a.rows and c0 <= c < c1 (c0 a multiple of 16), from the packed
-// weight (bf16_linear.hpp). gemm_bf16_avx512 needs AVX512_BF16, gemm_bf16_amx AMX-BF16.
+// weight (bf16_linear.hpp). gemm_bf16_avx512 needs AVX512_BF16, gemm_bf16_amx AMX-BF16; the AMX
+// kernel also adds bias[c] (bias may be null) and applies the activation, block by block while
+// the block is in cache.
 void gemm_bf16_avx512(const Bf16Rows& a, const std::uint16_t* packed, std::size_t c0,
                       std::size_t c1, float* y, std::size_t ldy);
 void gemm_bf16_amx(const Bf16Rows& a, const std::uint16_t* packed, std::size_t c0, std::size_t c1,
-                   float* y, std::size_t ldy);
+                   float* y, std::size_t ldy, const float* bias, Activation activation);
 
 }  // namespace rank_rerank::backend::cpu

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "backend/cpu/bf16_gemm_kernels.hpp"
+#include "backend/cpu/cpu_kernels.hpp"
 #include "core/cpu_features.hpp"
 #include "rank_rerank/error.hpp"
 #include "rank_rerank/quantize.hpp"
@@ -88,7 +89,7 @@ std::vector<std::uint16_t> pack_bf16_weight(const float* weight, std::size_t out
 
 void linear_bf16(Bf16Kernel kernel, const float* x, std::size_t rows, std::size_t in,
                  const std::uint16_t* packed, std::size_t c0, std::size_t c1, float* y,
-                 std::size_t ldy) {
+                 std::size_t ldy, const float* bias, Activation activation) {
   if (rows == 0 || c0 >= c1) return;
   // The kernels pass over all their rows once per group of output panels, so the rows go in
   // chunks of at most 512 KiB of bf16 (a share of an L2 that two hyperthreads split), which stay
@@ -111,10 +112,13 @@ void linear_bf16(Bf16Kernel kernel, const float* x, std::size_t rows, std::size_
     if (buffer.size() < a.padded_rows * depth) buffer.resize(a.padded_rows * depth);
     round_rows_to_bf16(x + r0 * in, a.rows, in, a.padded_rows, depth, buffer.data());
     a.data = buffer.data();
-    if (kernel == Bf16Kernel::amx)
-      gemm_bf16_amx(a, packed, c0, c1, y + r0 * ldy, ldy);
-    else
+    if (kernel == Bf16Kernel::amx) {
+      gemm_bf16_amx(a, packed, c0, c1, y + r0 * ldy, ldy, bias, activation);
+    } else {
       gemm_bf16_avx512(a, packed, c0, c1, y + r0 * ldy, ldy);
+      bias_activation(y + r0 * ldy, a.rows, c1 - c0, ldy, bias == nullptr ? nullptr : bias + c0,
+                      activation);
+    }
   }
 }
 

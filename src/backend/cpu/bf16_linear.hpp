@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/backend.hpp"
+
 namespace rank_rerank::backend::cpu {
 
 enum class Bf16Kernel : std::uint8_t {
@@ -45,12 +47,13 @@ constexpr std::size_t padded_depth(std::size_t in) noexcept {
 // W [out, in] (row-major, the torch Linear layout) rounded to bf16 (nearest even) and packed.
 std::vector<std::uint16_t> pack_bf16_weight(const float* weight, std::size_t out, std::size_t in);
 
-// y[r * ldy + c - c0] = sum over k of bf16(x[r * in + k]) * W[c][k], for r < rows and
-// c0 <= c < c1, with W packed by pack_bf16_weight (of width `in`) and c0 a multiple of 16.
-// Single-threaded (the backend splits rows or columns over its threads); kernel is amx or
-// avx512_bf16 and available. x is rounded into a buffer of the calling thread.
+// y[r * ldy + c - c0] = act(bias[c] + sum over k of bf16(x[r * in + k]) * W[c][k]), for
+// r < rows and c0 <= c < c1, with W packed by pack_bf16_weight (of width `in`), c0 a multiple of
+// 16 and bias (indexed by output column, may be null) in float32. Single-threaded (the backend
+// splits rows or columns over its threads); kernel is amx or avx512_bf16 and available. x is
+// rounded into a buffer of the calling thread.
 void linear_bf16(Bf16Kernel kernel, const float* x, std::size_t rows, std::size_t in,
                  const std::uint16_t* packed, std::size_t c0, std::size_t c1, float* y,
-                 std::size_t ldy);
+                 std::size_t ldy, const float* bias, Activation activation);
 
 }  // namespace rank_rerank::backend::cpu

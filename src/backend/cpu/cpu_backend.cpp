@@ -22,6 +22,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/cpu/bf16_linear.hpp"
+#include "backend/cpu/block_pool.hpp"
 #include "backend/cpu/cpu_kernels.hpp"
 #include "backend/cpu/op_clock.hpp"
 #include "rank_rerank/cpu_blas.hpp"
@@ -68,10 +69,7 @@ class CpuBackend final : public Backend {
   int num_threads() const noexcept override { return threads_; }
   DType dtype() const noexcept override { return dtype_; }
 
-  Buffer allocate(std::size_t size) override {
-    return Buffer(std::shared_ptr<void>(std::make_shared_for_overwrite<float[]>(size)), size,
-                  DType::f32);
-  }
+  Buffer allocate(std::size_t size) override { return Buffer(pool_->take(size), size, DType::f32); }
 
   ConstBuffer upload(const WeightTensor& tensor, const Weights& owner) override {
     if (tensor.dtype == WeightDType::f32) {
@@ -162,15 +160,16 @@ class CpuBackend final : public Backend {
         float* block = y + r0 * out + c0;
         if (packed) {
           cpu::linear_bf16(bf16_kernel_, x + r0 * in, r1 - r0, in,
-                           static_cast<const std::uint16_t*>(weight_ptr.get()), c0, c1, block, out);
+                           static_cast<const std::uint16_t*>(weight_ptr.get()), c0, c1, block, out,
+                           bias, activation);
         } else {
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r1 - r0),
                       static_cast<int>(c1 - c0), static_cast<int>(in), 1.0f, x + r0 * in,
                       static_cast<int>(in), f32(weight_ptr) + c0 * in, static_cast<int>(in), 0.0f,
                       block, static_cast<int>(out));
+          cpu::bias_activation(block, r1 - r0, c1 - c0, out, bias == nullptr ? nullptr : bias + c0,
+                               activation);
         }
-        cpu::bias_activation(block, r1 - r0, c1 - c0, out, bias == nullptr ? nullptr : bias + c0,
-                             activation);
       }
     }
   }
@@ -338,6 +337,7 @@ class CpuBackend final : public Backend {
   DType dtype_;
   cpu::Bf16Kernel bf16_kernel_;
   cpu::OpClock clock_;
+  std::shared_ptr<cpu::BlockPool> pool_ = cpu::BlockPool::make();
 };
 
 }  // namespace
