@@ -75,14 +75,16 @@ TEST_P(CudaModels, CrossEncoderFixturesMatchSentenceTransformers) {
       tolerance(dtype));
 }
 
-// all-MiniLM-L6-v2 in f32: the fixtures' tolerance and identical top-10 rankings. In f16 / bf16,
-// as the CPU's bf16 (test_cpu_bf16_models.cpp): measured on an H100, bf16 token embeddings reach
-// 2.5e-2 in one row, and both reorder a few near-tied texts in some top 10s.
+// all-MiniLM-L6-v2 in f32: the fixtures' tolerance and identical top-10 rankings. In f16 / bf16
+// the token embeddings get the CPU bf16's limit (bf16 measured 2.5e-2 in one row on an H100) and
+// rankings may reorder near-tied texts: similarities moved by up to 2.5e-3 in bf16 (activations
+// in bf16 too, unlike the CPU's bf16), less in f16.
 TEST_P(CudaModels, MiniLmMatchesSentenceTransformers) {
   const DType dtype = GetParam();
   const model_test::MiniLmTolerance limits =
-      dtype == DType::f32 ? model_test::MiniLmTolerance{1e-4, 1e-4, 0}
-                          : model_test::MiniLmTolerance{3e-2, tolerance(dtype), 2e-3};
+      dtype == DType::f32   ? model_test::MiniLmTolerance{1e-4, 1e-4, 0}
+      : dtype == DType::f16 ? model_test::MiniLmTolerance{3e-2, tolerance(dtype), 2e-3}
+                            : model_test::MiniLmTolerance{3e-2, tolerance(dtype), 4e-3};
   model_test::expect_minilm_matches(
       [dtype](SentenceEncoderOptions& options) {
         options.device = Device::cuda(0);
