@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 
 #include "colbert_scoring_support.hpp"
 #include "io_test_support.hpp"
+#include "model_reference.hpp"
 #include "rank_rerank/colbert_encoder.hpp"
 #include "rank_rerank/weights.hpp"
 
@@ -16,17 +16,8 @@ namespace rank_rerank {
 namespace {
 
 namespace fs = std::filesystem;
-
-const fs::path& fixtures() {
-  static const fs::path dir = io_test::source_dir() / "tests/fixtures/models";
-  return dir;
-}
-
-std::vector<std::int64_t> int64_values(const WeightTensor& t) {
-  std::vector<std::int64_t> v(t.numel());
-  std::memcpy(v.data(), t.bytes.data(), v.size() * sizeof(std::int64_t));
-  return v;
-}
+using model_test::fixtures;
+using model_test::int64_values;
 
 void expect_matches(const fs::path& model, const std::string& reference_name) {
   const auto texts = nlohmann::json::parse(io_test::read_file(fixtures() / "colbert_texts.json"));

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "io_test_support.hpp"
+#include "model_reference.hpp"
 #include "rank_rerank/document_vectors.hpp"
 #include "rank_rerank/quantize.hpp"
 #include "rank_rerank/reranker.hpp"
@@ -16,11 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using io_test::error_of;
 using io_test::ScratchDir;
-
-const fs::path& fixtures() {
-  static const fs::path dir = io_test::source_dir() / "tests/fixtures/models";
-  return dir;
-}
+using model_test::fixtures;
 
 ModelIdentity identity(std::size_t dim) { return {"m", "colbert", "0123456789abcdef", dim, 24}; }
 

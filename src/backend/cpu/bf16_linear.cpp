@@ -91,11 +91,11 @@ void linear_bf16(Bf16Kernel kernel, const float* x, std::size_t rows, std::size_
                  const std::uint16_t* packed, std::size_t c0, std::size_t c1, float* y,
                  std::size_t ldy, const float* bias, Activation activation) {
   if (rows == 0 || c0 >= c1) return;
-  // The kernels pass over all their rows once per group of output panels, so the rows go in
+  // The kernels pass over all their rows once per group of output columns, so the rows go in
   // chunks of at most 512 KiB of bf16 (a share of an L2 that two hyperthreads split), which stay
-  // in L2 while every weight panel streams past once per chunk. Without chunks, one thread's
-  // 4096 rows x 384 (3 MiB) came from L3 for every pair of panels: on the Xeon the AMX kernel
-  // then ran MiniLM at 1 thread barely faster than float32 (967 ms against 1060).
+  // in L2 while the weights stream past once per chunk. Without chunks, one thread's 4096 rows
+  // x 384 (3 MiB) came from L3 for every group: on the Xeon the AMX kernel of session 5 then ran
+  // MiniLM at 1 thread barely faster than float32 (967 ms against 1060).
   constexpr std::size_t kChunkBytes = 512 * 1024;
   const std::size_t depth = padded_depth(in);
   const std::size_t chunk =
