@@ -7,6 +7,12 @@ count; each thread count runs in its own process, because OpenBLAS (NumPy) and r
 (maxsim-cpu) fix their thread pools when first used. Times are medians of repeated runs.
 
     .venv/bin/python bench/bench_maxsim.py [--threads 1 2] [--repeats 5] [--docs 1000]
+    .venv/bin/python bench/bench_maxsim.py --scaling [--threads 1 2] [--repeats 15]
+
+--scaling times rank_rerank alone, one pass per thread count in turn within each round, and
+reports the median per-round speed-up over the first thread count: on a shared virtual machine
+whose speed drifts between minutes, runs per thread count in separate processes compare
+different periods.
 
 GFLOP/s counts 2 * query_tokens * dim * document_tokens multiply-adds per pass.
 """
@@ -103,13 +109,48 @@ def child(threads, repeats, n_docs):
     print(json.dumps({"doc_tokens": int(offsets[-1]), "results": results}))
 
 
+def scaling(thread_counts, rounds, n_docs):
+    import rank_rerank as rr
+
+    query, tokens, offsets = make_data(n_docs)
+    corpora = {"float32": (tokens, {})}
+    for dtype in ("bfloat16", "int8"):
+        codes, scales = rr.quantize(tokens, dtype)
+        corpora[dtype] = (codes, {"dtype": dtype, "scales": scales})
+    base = thread_counts[0]
+    print(f"rank_rerank scaling: {rounds} rounds, thread counts {thread_counts} in turn per "
+          f"round; speed-up = time at {base} thread(s) / time, median over rounds")
+    print(f"{'docs':<9} {'threads':>7} {'median ms':>10} {'min ms':>8} {'speed-up':>9}")
+    for dtype, (docs, kw) in corpora.items():
+        def one_pass(t):
+            start = time.perf_counter()
+            rr.maxsim_packed(query, docs, offsets, num_threads=t, **kw)
+            return time.perf_counter() - start
+
+        for t in thread_counts:
+            one_pass(t)  # warm-up: thread pool, page faults
+        times = {t: [] for t in thread_counts}
+        for _ in range(rounds):
+            for t in thread_counts:
+                times[t].append(one_pass(t))
+        for t in thread_counts:
+            speedup = statistics.median(b / x for b, x in zip(times[base], times[t]))
+            print(f"{dtype:<9} {t:>7} {statistics.median(times[t]) * 1e3:>10.1f} "
+                  f"{min(times[t]) * 1e3:>8.1f} {speedup:>9.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--scaling", action="store_true",
+                        help="rank_rerank alone: alternate the thread counts within each round")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scaling:
+        scaling(args.threads, args.repeats, args.docs)
+        return
     if args.child is not None:
         child(args.child, args.repeats, args.docs)
         return

@@ -3,6 +3,7 @@
 // plus a pure-FMA loop that measures the core's float32 FMA peak for the same targets.
 //
 //   taskset -c 1 build/release/bench/bench_maxsim_kernel --benchmark_repetitions=5
+//   taskset -c 1 build/release/bench/bench_maxsim_kernel [--force-avx2] --alternate 15
 //
 // Counter GFLOPs: 2 * query rows * dim * document tokens per second (the float32-equivalent
 // work, whatever the storage dtype), comparable with the PeakFma counter.
@@ -41,9 +42,12 @@ HWY_AFTER_NAMESPACE();
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -86,12 +90,7 @@ std::vector<float> random_unit_rows(std::size_t rows, std::mt19937& rng) {
   return x;
 }
 
-const Corpus& corpus(DType dtype) {
-  static std::mutex mutex;
-  const std::lock_guard<std::mutex> lock(mutex);
-  static std::unique_ptr<Corpus> current;
-  if (current && current->dtype == dtype) return *current;
-  current.reset();
+std::unique_ptr<Corpus> make_corpus(DType dtype) {
   auto c = std::make_unique<Corpus>();
   c->dtype = dtype;
   std::mt19937 rng(123);
@@ -101,7 +100,16 @@ const Corpus& corpus(DType dtype) {
   const auto rows = static_cast<std::size_t>(c->offsets.back());
   const std::vector<float> x = random_unit_rows(rows, rng);
   c->tokens = rr::quantize(rr::MatrixView{x.data(), rows, kDim}, dtype);
-  current = std::move(c);
+  return c;
+}
+
+const Corpus& corpus(DType dtype) {
+  static std::mutex mutex;
+  const std::lock_guard<std::mutex> lock(mutex);
+  static std::unique_ptr<Corpus> current;
+  if (current && current->dtype == dtype) return *current;
+  current.reset();
+  current = make_corpus(dtype);
   return *current;
 }
 
@@ -234,15 +242,88 @@ BENCHMARK_CAPTURE(BM_MaxSim, i8_threads, DType::i8, Mode::best, DType::f32)
     ->UseRealTime()
     ->ThreadRange(1, 16);
 
+// --alternate N: one pass over the corpus per document dtype, float32, bfloat16, int8 in turn,
+// N rounds, on the calling thread. On a shared virtual machine whose speed drifts by tens of
+// percent within a minute, separate benchmark runs per dtype compare different periods; passes
+// taken side by side in every round do not, so the per-round ratio is the figure to read.
+int run_alternating(int rounds) {
+  constexpr DType kDtypes[] = {DType::f32, DType::bf16, DType::i8};
+  constexpr std::size_t kCount = std::size(kDtypes);
+  std::vector<std::unique_ptr<Corpus>> corpora;
+  for (const DType dtype : kDtypes) corpora.push_back(make_corpus(dtype));
+  const std::vector<float>& qf = query();
+  const rr::QuantizedTokens q =
+      rr::quantize(rr::MatrixView{qf.data(), kQueryRows, kDim}, DType::f32);
+  std::vector<float> row_max(kQueryRows);
+  auto pass_ms = [&](const Corpus& c, const rr::detail::PreparedQuery& prepared) {
+    const rr::TokenMatrix all = c.tokens.view();
+    const auto start = std::chrono::steady_clock::now();
+    float total = 0;
+    for (std::size_t i = 0; i < kDocs; ++i) {
+      rr::detail::max_similarity(prepared,
+                                 all.slice(static_cast<std::size_t>(c.offsets[i]),
+                                           static_cast<std::size_t>(c.offsets[i + 1])),
+                                 row_max.data(), nullptr, nullptr);
+      for (const float m : row_max) total += m;
+    }
+    benchmark::DoNotOptimize(total);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  std::vector<std::unique_ptr<rr::detail::PreparedQuery>> prepared;
+  for (const auto& c : corpora) {
+    prepared.push_back(std::make_unique<rr::detail::PreparedQuery>(q.view(), c->dtype, false));
+    pass_ms(*c, *prepared.back());  // warm-up: page faults of the corpus
+  }
+  std::vector<double> ms[kCount], ratio[kCount];
+  for (int r = 0; r < rounds; ++r) {
+    double round_ms[kCount];
+    for (std::size_t j = 0; j < kCount; ++j) round_ms[j] = pass_ms(*corpora[j], *prepared[j]);
+    for (std::size_t j = 0; j < kCount; ++j) {
+      ms[j].push_back(round_ms[j]);
+      ratio[j].push_back(round_ms[0] / round_ms[j]);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  };
+  std::printf("%d alternating rounds, one thread%s\n", rounds,
+              g_force_avx2 ? ", held to AVX2" : "");
+  std::printf("%-9s %-14s %10s %10s %18s %22s\n", "documents", "path", "median ms", "min ms",
+              "GFLOP/s (median)", "float32 / this (median)");
+  const double flops = 2.0 * kQueryRows * kDim * static_cast<double>(corpora[0]->offsets.back());
+  static constexpr const char* kPathNames[] = {"highway_float", "highway_bits", "native_bf16",
+                                               "native_int8",   "amx_bf16",     "amx_int8",
+                                               "highway_int8"};
+  for (std::size_t j = 0; j < kCount; ++j) {
+    const double med = median(ms[j]);
+    std::printf(
+        "%-9s %-14s %10.1f %10.1f %18.1f %22.2f\n", std::string(rr::dtype_name(kDtypes[j])).c_str(),
+        kPathNames[static_cast<int>(rr::detail::kernel_path(*prepared[j]))], med,
+        *std::min_element(ms[j].begin(), ms[j].end()), flops / med * 1e-6, median(ratio[j]));
+  }
+  return 0;
+}
+
 }  // namespace bench_maxsim
 
 int main(int argc, char** argv) {
   std::vector<char*> args;
+  int alternate_rounds = 0;
   for (int i = 0; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--force-avx2")
+    const std::string_view arg(argv[i]);
+    if (arg == "--force-avx2") {
       bench_maxsim::g_force_avx2 = true;
-    else
+    } else if (arg == "--alternate" && i + 1 < argc) {
+      alternate_rounds = std::atoi(argv[++i]);
+      if (alternate_rounds < 1) {
+        std::fprintf(stderr, "--alternate: expected a positive number of rounds\n");
+        return 1;
+      }
+    } else {
       args.push_back(argv[i]);
+    }
   }
   if (bench_maxsim::g_force_avx2) {
     if (!(hwy::SupportedTargets() & HWY_AVX2)) {
@@ -253,6 +334,7 @@ int main(int argc, char** argv) {
     rank_rerank::detail::set_amx_kernels_enabled(false);
     hwy::SetSupportedTargetsForTest(HWY_AVX2);
   }
+  if (alternate_rounds > 0) return bench_maxsim::run_alternating(alternate_rounds);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;

@@ -49,7 +49,8 @@ class DeviceGuard {
   DeviceGuard& operator=(const DeviceGuard&) = delete;
 
  private:
-  int previous_ = -1;
+  // Unused in builds without CUDA, whose stub guard only throws.
+  [[maybe_unused]] int previous_ = -1;
 };
 
 void launch_maxsim(const ScoreLaunch& launch);
