@@ -39,84 +39,43 @@ namespace rank_rerank::detail::HWY_NAMESPACE {
 #define RANK_RERANK_INT16_TILE 0
 #endif
 
-// The full AVX2 pass (2 vectors x 6 tokens) runs as fixed assembly on GCC-compatible x86-64
-// compilers: GCC 13 schedules a step's 12 vpmaddwd ahead of their vpaddd, needs 12 more
-// registers than AVX2 has and keeps 9 of the 12 sums on the stack, loaded and stored on every
-// step (the tile then ran at 0.65x float32 on a Sapphire Rapids core held to AVX2). GCC 12 and
-// clang keep them in registers, but the allocation should not depend on the compiler.
-#undef RANK_RERANK_INT16_AVX2_ASM
-#if RANK_RERANK_INT16_TILE && HWY_TARGET == HWY_AVX2 && HWY_ARCH_X86_64 && \
-    (HWY_COMPILER_GCC || HWY_COMPILER_CLANG)
-#define RANK_RERANK_INT16_AVX2_ASM 1
-#else
-#define RANK_RERANK_INT16_AVX2_ASM 0
-#endif
-
 #if RANK_RERANK_INT16_TILE
 
-#if RANK_RERANK_INT16_AVX2_ASM
-// sum[v][t] += sum over pairs p of query vector v of pair p . pair p of row t, in int32
-// (vpmaddwd + vpaddd). `column` holds 16 query rows per pair (vector 0: rows 0-7, vector 1:
-// rows 8-15, kQueryGroup = 16 lanes of 32 bits); row t starts `stride` int16 after row t - 1.
-// Registers: the 12 sums in ymm0-11 (chosen by the compiler), the two query vectors, the
-// broadcast and the product in ymm12-15.
-HWY_INLINE void Int16PassAvx2(const std::uint32_t* column, const std::int16_t* rows,
-                              std::size_t stride, std::size_t pairs, const NextBlock& next,
-                              __m256i (&sum)[2][kTileTokens]) {
-  static_assert(kTileTokens == 6 && kQueryGroup == 16, "the assembly names 6 tokens, 16 rows");
-  __m256i s00 = sum[0][0], s01 = sum[0][1], s02 = sum[0][2], s03 = sum[0][3], s04 = sum[0][4],
-          s05 = sum[0][5], s10 = sum[1][0], s11 = sum[1][1], s12 = sum[1][2], s13 = sum[1][3],
-          s14 = sum[1][4], s15 = sum[1][5];
-  const std::size_t row_bytes = stride * sizeof(std::int16_t);
-  for (std::size_t p = 0; p < pairs; ++p) {
-    next.Fetch(p);
-    const std::uint32_t* q = column + p * kQueryGroup;
-    const std::int16_t* d0 = rows + 2 * p;     // tokens 0, 1, 2
-    const std::int16_t* d3 = d0 + 3 * stride;  // tokens 3, 4, 5
-    // "memory": the operands are read through the pointers (the block and the query columns).
-    asm("vmovdqa (%[q]), %%ymm12\n\t"
-        "vmovdqa 32(%[q]), %%ymm13\n\t"
-        "vpbroadcastd (%[d0]), %%ymm14\n\t"
-        "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s00], %[s00]\n\t"
-        "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s10], %[s10]\n\t"
-        "vpbroadcastd (%[d0],%[rb]), %%ymm14\n\t"
-        "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s01], %[s01]\n\t"
-        "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s11], %[s11]\n\t"
-        "vpbroadcastd (%[d0],%[rb],2), %%ymm14\n\t"
-        "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s02], %[s02]\n\t"
-        "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s12], %[s12]\n\t"
-        "vpbroadcastd (%[d3]), %%ymm14\n\t"
-        "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s03], %[s03]\n\t"
-        "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s13], %[s13]\n\t"
-        "vpbroadcastd (%[d3],%[rb]), %%ymm14\n\t"
-        "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s04], %[s04]\n\t"
-        "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s14], %[s14]\n\t"
-        "vpbroadcastd (%[d3],%[rb],2), %%ymm14\n\t"
-        "vpmaddwd %%ymm14, %%ymm12, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s05], %[s05]\n\t"
-        "vpmaddwd %%ymm14, %%ymm13, %%ymm15\n\t"
-        "vpaddd %%ymm15, %[s15], %[s15]"
-        : [s00] "+x"(s00), [s01] "+x"(s01), [s02] "+x"(s02), [s03] "+x"(s03), [s04] "+x"(s04),
-          [s05] "+x"(s05), [s10] "+x"(s10), [s11] "+x"(s11), [s12] "+x"(s12), [s13] "+x"(s13),
-          [s14] "+x"(s14), [s15] "+x"(s15)
-        : [q] "r"(q), [d0] "r"(d0), [d3] "r"(d3), [rb] "r"(row_bytes)
-        : "xmm12", "xmm13", "xmm14", "xmm15", "memory");
-  }
-  sum[0][0] = s00, sum[0][1] = s01, sum[0][2] = s02, sum[0][3] = s03, sum[0][4] = s04;
-  sum[0][5] = s05, sum[1][0] = s10, sum[1][1] = s11, sum[1][2] = s12, sum[1][3] = s13;
-  sum[1][4] = s14, sum[1][5] = s15;
+// One token of the tile: broadcast its dimension pair, multiply by each query vector with
+// vpmaddwd and add into that vector's sum. Written as assembly on GCC-compatible compilers
+// because GCC 13 moves a step's vpmaddwd ahead of their vpaddd and its broadcasts ahead of
+// both, needs more registers than there are and keeps 9 of the 12 AVX2 sums (and most of the
+// 24 AVX-512 ones) on the stack, loaded and stored on every step: the AVX2 tile then ran at
+// 0.65x float32 on a Sapphire Rapids core. In one statement per token the order is fixed, and at
+// most sums + 2 query vectors + 2 temporaries are live (16 ymm, 28 zmm). The same text serves
+// both widths: the operands' types pick ymm or zmm. `pair` is read as int16, the type the block
+// was written with.
+#undef RANK_RERANK_INT16_ASM
+#if HWY_COMPILER_GCC || HWY_COMPILER_CLANG
+#define RANK_RERANK_INT16_ASM 1
+template <class Raw>
+HWY_INLINE void MulAddPair(const std::int16_t (&pair)[2], Raw q0, Raw q1, Raw& s0, Raw& s1) {
+  Raw b, t;
+  asm("vpbroadcastd %[pair], %[b]\n\t"
+      "vpmaddwd %[b], %[q0], %[t]\n\t"
+      "vpaddd %[t], %[s0], %[s0]\n\t"
+      "vpmaddwd %[b], %[q1], %[t]\n\t"
+      "vpaddd %[t], %[s1], %[s1]"
+      : [s0] "+v"(s0), [s1] "+v"(s1), [b] "=&v"(b), [t] "=&v"(t)
+      : [q0] "v"(q0), [q1] "v"(q1), [pair] "m"(pair));
 }
-#endif  // RANK_RERANK_INT16_AVX2_ASM
+template <class Raw>
+HWY_INLINE void MulAddPair(const std::int16_t (&pair)[2], Raw q0, Raw& s0) {
+  Raw b, t;
+  asm("vpbroadcastd %[pair], %[b]\n\t"
+      "vpmaddwd %[b], %[q0], %[t]\n\t"
+      "vpaddd %[t], %[s0], %[s0]"
+      : [s0] "+v"(s0), [b] "=&v"(b), [t] "=&v"(t)
+      : [q0] "v"(q0), [pair] "m"(pair));
+}
+#else
+#define RANK_RERANK_INT16_ASM 0
+#endif
 
 class Int16Source {
  public:
@@ -179,29 +138,33 @@ class Int16Source {
     for (std::size_t v = 0; v < NV; ++v)
       for (std::size_t t = 0; t < kTileTokens; ++t) sum[v][t] = odd[v][t] = hn::Zero(di);
     const std::int16_t* rows = rows_.get();
-#if RANK_RERANK_INT16_AVX2_ASM
-    if constexpr (NV == 2) {
-      // Passes start at multiples of 16 rows, so vector 1 is lanes 8-15 of vector 0's group.
-      HWY_DASSERT(column[1] == column[0] + lanes);
-      __m256i raw[2][kTileTokens] = {};
-      Int16PassAvx2(column[0], rows, stride_, pairs_, next_, raw);
+    for (std::size_t p = 0; p < pairs_; ++p) {
+      next_.Fetch(p);
+      V16 qv[NV];
       for (std::size_t v = 0; v < NV; ++v)
-        for (std::size_t t = 0; t < kTileTokens; ++t) sum[v][t] = VI{raw[v][t]};
-    } else
-#endif
-    {
-      for (std::size_t p = 0; p < pairs_; ++p) {
-        next_.Fetch(p);
-        V16 qv[NV];
-        for (std::size_t v = 0; v < NV; ++v)
-          qv[v] = hn::BitCast(d16, hn::Load(du, column[v] + p * kQueryGroup));
-        for (std::size_t t = 0; t < kTileTokens; ++t) {
-          std::uint32_t pair;
-          std::memcpy(&pair, rows + t * stride_ + 2 * p, 4);
-          const V16 dt = hn::BitCast(d16, hn::Set(du, pair));
-          for (std::size_t v = 0; v < NV; ++v)
-            sum[v][t] = hn::ReorderWidenMulAccumulate(di, qv[v], dt, sum[v][t], odd[v][t]);
+        qv[v] = hn::BitCast(d16, hn::Load(du, column[v] + p * kQueryGroup));
+      for (std::size_t t = 0; t < kTileTokens; ++t) {
+        const std::int16_t* pair = rows + t * stride_ + 2 * p;
+#if RANK_RERANK_INT16_ASM
+        const auto& pair2 = *reinterpret_cast<const std::int16_t(*)[2]>(pair);
+        // Through scalar copies: a reference into `sum` would keep the array in memory.
+        auto s0 = sum[0][t].raw;
+        if constexpr (NV == 2) {
+          auto s1 = sum[1][t].raw;
+          MulAddPair(pair2, qv[0].raw, qv[1].raw, s0, s1);
+          sum[1][t] = VI{s1};
+        } else {
+          static_assert(NV == 1);
+          MulAddPair(pair2, qv[0].raw, s0);
         }
+        sum[0][t] = VI{s0};
+#else
+        std::uint32_t bits;
+        std::memcpy(&bits, pair, 4);
+        const V16 dt = hn::BitCast(d16, hn::Set(du, bits));
+        for (std::size_t v = 0; v < NV; ++v)
+          sum[v][t] = hn::ReorderWidenMulAccumulate(di, qv[v], dt, sum[v][t], odd[v][t]);
+#endif
       }
     }
     for (std::size_t v = 0; v < NV; ++v) {
