@@ -10,8 +10,10 @@
 // |q| <= 127, |d| <= 128, so the dot product is exact for dim <= 65536 and the result is bit for
 // bit that of the VNNI kernel. Per 32 multiply-adds that is 2 vpmaddwd + 2 vpaddd against
 // vpmaddubsw + vpmaddwd + vpaddd, the same number of multiplier instructions; on Zen 4 the 7-bit
-// form was 1.06-1.19x faster (164-185 against 155 GFLOP/s, bench_maxsim_kernel --force-avx2),
-// which does not pay for the doubled error.
+// form was 1.06-1.19x faster in the whole kernel (164-185 against 155 GFLOP/s,
+// bench_maxsim_kernel --force-avx2) and its bare loop 1.3x (1.2-1.5x on Sapphire Rapids,
+// bench_avx2_tile_mix), which does not pay for the doubled error and the lost agreement with
+// the VNNI kernel.
 
 // Per-target include guard (see hwy/highway.h).
 #if defined(RANK_RERANK_MAXSIM_INT16_INL_H_) == defined(HWY_TARGET_TOGGLE)
