@@ -245,7 +245,8 @@ BENCHMARK_CAPTURE(BM_MaxSim, i8_threads, DType::i8, Mode::best, DType::f32)
 // --alternate N: one pass over the corpus per document dtype, float32, bfloat16, int8 in turn,
 // N rounds, on the calling thread. On a shared virtual machine whose speed drifts by tens of
 // percent within a minute, separate benchmark runs per dtype compare different periods; passes
-// taken side by side in every round do not, so the per-round ratio is the figure to read.
+// taken side by side in every round do not, so the per-round ratios are the figures to read:
+// against float32, and against the FMA peak loop timed at the start of the round.
 int run_alternating(int rounds) {
   constexpr DType kDtypes[] = {DType::f32, DType::bf16, DType::i8};
   constexpr std::size_t kCount = std::size(kDtypes);
@@ -275,33 +276,47 @@ int run_alternating(int rounds) {
     prepared.push_back(std::make_unique<rr::detail::PreparedQuery>(q.view(), c->dtype, false));
     pass_ms(*c, *prepared.back());  // warm-up: page faults of the corpus
   }
-  std::vector<double> ms[kCount], ratio[kCount];
+  // The FMA peak of the same target, timed in every round too (see BM_PeakFma).
+  auto peak_gflops = [] {
+    constexpr std::size_t kIterations = 1 << 22;
+    float sink = 0;
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t lanes = HWY_DYNAMIC_DISPATCH(FmaLoop)(kIterations, &sink);
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    benchmark::DoNotOptimize(sink);
+    return 2.0 * static_cast<double>(lanes * kIterations) / s * 1e-9;
+  };
+  const double flops = 2.0 * kQueryRows * kDim * static_cast<double>(corpora[0]->offsets.back());
+  std::vector<double> ms[kCount], ratio[kCount], of_peak[kCount], peak;
   for (int r = 0; r < rounds; ++r) {
     double round_ms[kCount];
+    peak.push_back(peak_gflops());
     for (std::size_t j = 0; j < kCount; ++j) round_ms[j] = pass_ms(*corpora[j], *prepared[j]);
     for (std::size_t j = 0; j < kCount; ++j) {
       ms[j].push_back(round_ms[j]);
       ratio[j].push_back(round_ms[0] / round_ms[j]);
+      of_peak[j].push_back(flops / round_ms[j] * 1e-6 / peak.back());
     }
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
   };
-  std::printf("%d alternating rounds, one thread%s\n", rounds,
-              g_force_avx2 ? ", held to AVX2" : "");
-  std::printf("%-9s %-14s %10s %10s %18s %22s\n", "documents", "path", "median ms", "min ms",
-              "GFLOP/s (median)", "float32 / this (median)");
-  const double flops = 2.0 * kQueryRows * kDim * static_cast<double>(corpora[0]->offsets.back());
+  std::printf("%d alternating rounds, one thread%s; FMA peak loop %.1f GFLOP/s (median)\n", rounds,
+              g_force_avx2 ? ", held to AVX2" : "", median(peak));
+  std::printf("%-9s %-14s %10s %10s %18s %16s %22s\n", "documents", "path", "median ms", "min ms",
+              "GFLOP/s (median)", "of FMA peak", "float32 / this (median)");
   static constexpr const char* kPathNames[] = {"highway_float", "highway_bits", "native_bf16",
                                                "native_int8",   "amx_bf16",     "amx_int8",
                                                "highway_int8"};
   for (std::size_t j = 0; j < kCount; ++j) {
     const double med = median(ms[j]);
-    std::printf(
-        "%-9s %-14s %10.1f %10.1f %18.1f %22.2f\n", std::string(rr::dtype_name(kDtypes[j])).c_str(),
-        kPathNames[static_cast<int>(rr::detail::kernel_path(*prepared[j]))], med,
-        *std::min_element(ms[j].begin(), ms[j].end()), flops / med * 1e-6, median(ratio[j]));
+    std::printf("%-9s %-14s %10.1f %10.1f %18.1f %15.0f%% %22.2f\n",
+                std::string(rr::dtype_name(kDtypes[j])).c_str(),
+                kPathNames[static_cast<int>(rr::detail::kernel_path(*prepared[j]))], med,
+                *std::min_element(ms[j].begin(), ms[j].end()), flops / med * 1e-6,
+                100.0 * median(of_peak[j]), median(ratio[j]));
   }
   return 0;
 }
