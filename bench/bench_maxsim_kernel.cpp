@@ -121,6 +121,14 @@ const std::vector<float>& query() {
   return q;
 }
 
+// The kernel family a prepared query runs on, named as in KernelPath.
+const char* path_name(const rr::detail::PreparedQuery& prepared) {
+  static constexpr const char* kNames[] = {"highway_float", "highway_bits", "native_bf16",
+                                           "native_int8",   "amx_bf16",     "amx_int8",
+                                           "highway_int8"};
+  return kNames[static_cast<int>(rr::detail::kernel_path(prepared))];
+}
+
 // How to run: the library's choice, the library's choice without AMX tiles, the Highway path on
 // the best target, or forced AVX2.
 enum class Mode { best, no_amx, highway, avx2 };
@@ -168,11 +176,7 @@ void BM_MaxSim(benchmark::State& state, DType dtype, Mode mode, DType query_dtyp
   state.counters["GFLOPs"] = benchmark::Counter(
       flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["tokens"] = static_cast<double>(c.offsets.back());
-  static constexpr const char* kPathNames[] = {"highway_float", "highway_bits", "native_bf16",
-                                               "native_int8",   "amx_bf16",     "amx_int8",
-                                               "highway_int8"};
-  state.SetLabel(std::string(rr::dtype_name(query_dtype)) + " query, " +
-                 kPathNames[static_cast<int>(rr::detail::kernel_path(prepared))]);
+  state.SetLabel(std::string(rr::dtype_name(query_dtype)) + " query, " + path_name(prepared));
   if (first_thread) {
     rr::detail::set_native_kernels_enabled(true);
     rr::detail::set_amx_kernels_enabled(true);
@@ -307,14 +311,10 @@ int run_alternating(int rounds) {
               g_force_avx2 ? ", held to AVX2" : "", median(peak));
   std::printf("%-9s %-14s %10s %10s %18s %16s %22s\n", "documents", "path", "median ms", "min ms",
               "GFLOP/s (median)", "of FMA peak", "float32 / this (median)");
-  static constexpr const char* kPathNames[] = {"highway_float", "highway_bits", "native_bf16",
-                                               "native_int8",   "amx_bf16",     "amx_int8",
-                                               "highway_int8"};
   for (std::size_t j = 0; j < kCount; ++j) {
     const double med = median(ms[j]);
     std::printf("%-9s %-14s %10.1f %10.1f %18.1f %15.0f%% %22.2f\n",
-                std::string(rr::dtype_name(kDtypes[j])).c_str(),
-                kPathNames[static_cast<int>(rr::detail::kernel_path(*prepared[j]))], med,
+                std::string(rr::dtype_name(kDtypes[j])).c_str(), path_name(*prepared[j]), med,
                 *std::min_element(ms[j].begin(), ms[j].end()), flops / med * 1e-6,
                 100.0 * median(of_peak[j]), median(ratio[j]));
   }

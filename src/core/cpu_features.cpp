@@ -50,12 +50,18 @@ bool cpu_has_avx512_bf16() noexcept {
   return available;
 }
 
+bool avx512_bf16_beats_decoding() noexcept {
+  static const bool beats = cpu_has_avx512_bf16() && __builtin_cpu_is("amd");
+  return beats;
+}
+
 bool amx_bf16_available() noexcept { return amx_usable(kAmxBf16); }
 bool amx_int8_available() noexcept { return amx_usable(kAmxInt8); }
 
 #else
 
 bool cpu_has_avx512_bf16() noexcept { return false; }
+bool avx512_bf16_beats_decoding() noexcept { return false; }
 bool amx_bf16_available() noexcept { return false; }
 bool amx_int8_available() noexcept { return false; }
 

@@ -18,14 +18,6 @@ namespace {
 
 constexpr std::array kKernels{Bf16Kernel::amx, Bf16Kernel::avx512_bf16, Bf16Kernel::decoded_f32};
 
-bool cpu_is_amd() noexcept {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  return __builtin_cpu_is("amd");
-#else
-  return false;
-#endif
-}
-
 }  // namespace
 
 std::string_view bf16_kernel_name(Bf16Kernel kernel) noexcept {
@@ -55,8 +47,7 @@ bool bf16_kernel_available(Bf16Kernel kernel) noexcept {
 
 Bf16Kernel best_bf16_kernel() noexcept {
   if (bf16_kernel_available(Bf16Kernel::amx)) return Bf16Kernel::amx;
-  if (bf16_kernel_available(Bf16Kernel::avx512_bf16) && cpu_is_amd())
-    return Bf16Kernel::avx512_bf16;
+  if (detail::avx512_bf16_beats_decoding()) return Bf16Kernel::avx512_bf16;
   return Bf16Kernel::decoded_f32;
 }
 

@@ -26,9 +26,8 @@ enum class Bf16Kernel : std::uint8_t {
 std::string_view bf16_kernel_name(Bf16Kernel kernel) noexcept;
 bool bf16_kernel_available(Bf16Kernel kernel) noexcept;
 
-// The fastest kernel on this CPU: AMX where usable; vdpbf16ps on AMD CPUs (Zen 4 issues it at
-// the FMA rate, while Intel's AVX-512 cores retire about one per two cycles, slower than their
-// float32 FMAs: see native_bf16_preferred in scoring/kernels/maxsim_native.cpp); else decoded.
+// The fastest kernel on this CPU: AMX where usable; vdpbf16ps where it beats decoding (AMD, see
+// detail::avx512_bf16_beats_decoding in core/cpu_features.hpp); else decoded.
 Bf16Kernel best_bf16_kernel() noexcept;
 
 // The kernel a bf16 CPU backend uses: the one the environment variable

@@ -28,6 +28,7 @@
 
 #include <cstring>
 
+#include "core/cpu_features.hpp"
 #include "hwy/highway.h"
 #include "rank_rerank/quantize.hpp"
 #include "scoring/kernels/kernel_entry.hpp"
@@ -306,13 +307,7 @@ bool cpu_has_avx3_dl() noexcept {
 }  // namespace
 
 bool native_bf16_preferred() noexcept {
-  // vdpbf16ps does two multiply-adds per lane, so it beats decoding the block to float32 only
-  // where it issues at more than half the FMA rate. On AMD Zen 4 it does (native 200 GFLOP/s
-  // against 95 decoded, one core); on a Sapphire Rapids-class Xeon it retires about one per
-  // two cycles, a quarter of the FMA rate (native 76, decoded 118). Other vendors' parts are
-  // unmeasured and take the decoded path.
-  static const bool preferred =
-      cpu_has_avx3_dl() && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_is("amd");
+  static const bool preferred = cpu_has_avx3_dl() && avx512_bf16_beats_decoding();
   return preferred;
 }
 
