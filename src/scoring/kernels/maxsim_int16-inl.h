@@ -11,7 +11,7 @@
 // bit that of the VNNI kernel. Per 32 multiply-adds that is 2 vpmaddwd + 2 vpaddd against
 // vpmaddubsw + vpmaddwd + vpaddd, the same number of multiplier instructions; on Zen 4 the 7-bit
 // form was 1.06-1.19x faster in the whole kernel (164-185 against 155 GFLOP/s,
-// bench_maxsim_kernel --force-avx2) and its bare loop 1.3x (1.2-1.5x on Sapphire Rapids,
+// bench_maxsim_kernel --force-avx2) and its bare loop 1.3x (0.9-1.5x on Sapphire Rapids,
 // bench_avx2_tile_mix), which does not pay for the doubled error and the lost agreement with
 // the VNNI kernel.
 
